@@ -1,0 +1,43 @@
+"""What an edit costs, per stage: U-Net forward calls, batch rows, and seconds."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from contextlib import contextmanager
+
+
+class CostLedger:
+    """Counts U-Net calls and rows, and wall time, under the stage that is current."""
+
+    def __init__(self) -> None:
+        self.stage = "edit"
+        self.calls: Counter[str] = Counter()
+        self.rows: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+
+    def record_unet(self, rows: int) -> None:
+        self.calls[self.stage] += 1
+        self.rows[self.stage] += rows
+
+    @contextmanager
+    def stage_of(self, name: str):
+        outer, self.stage = self.stage, name
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+            self.stage = outer
+
+    def unet_summary(self) -> dict:
+        """{"calls", "rows"} in total and "by_stage"."""
+        stages = sorted(set(self.calls))
+        return {
+            "calls": sum(self.calls.values()),
+            "rows": sum(self.rows.values()),
+            "by_stage": {s: {"calls": self.calls[s], "rows": self.rows[s]} for s in stages},
+        }
+
+    def seconds_summary(self) -> dict[str, float]:
+        return {stage: round(value, 4) for stage, value in self.seconds.items()}

@@ -1,0 +1,23 @@
+"""Step 5: the target keeps the source's structure: its self-attention uses the source's map."""
+
+from __future__ import annotations
+
+from .base import EditAttnProcessor
+
+
+class SourceStructureProcessor(EditAttnProcessor):
+    """Self-attention (attn1): the target's output is SDPA(Q_S, K_S, V_T), i.e. the source's attention
+    map softmax(Q_S K_S^T / sqrt(d)) applied to the target's values, without materializing the map."""
+
+    def active(self) -> bool:
+        controller = self.controller
+        start, end = controller.config.self_attn_steps
+        return start * controller.num_steps <= controller.step < end * controller.num_steps
+
+    def edit(self, query, key, value):
+        layout = self.controller.layout
+        query, key = query.clone(), key.clone()
+        for half in range(layout.halves):
+            target, source = layout.row(half, "target"), layout.row(half, "source")
+            query[target], key[target] = query[source], key[source]
+        return query, key, value

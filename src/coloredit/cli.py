@@ -1,0 +1,139 @@
+"""`coloredit` commands: parse, call the library, print. No method logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import INVERSIONS, PRESETS, preset
+from .errors import ColorEditError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coloredit", description="Recolor an object in an image with Stable Diffusion.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    edit = commands.add_parser("edit", help="recolor the masked object(s) of an image",
+                               description="Recolor the masked object of IMAGE to a reference image's color or "
+                                           "a named color. Repeat --mask with --color/--reference for several "
+                                           "objects, edited one after another.")
+    edit.add_argument("image", metavar="IMAGE", help="the image to edit")
+    edit.add_argument("--mask", action="append", required=True, help="object mask (non-zero = object); any size "
+                      "of the image's aspect ratio")
+    source = edit.add_mutually_exclusive_group(required=True)
+    source.add_argument("--reference", action="append", help="reference color image")
+    source.add_argument("--color", action="append", help="target color: CSS name, #rrggbb or r,g,b")
+    edit.add_argument("--reference-prompt", help="prompt describing the reference (default: the source prompt "
+                      "with the reference's nearest color word)")
+    edit.add_argument("--reference-mask", help="where the color is in the reference image (default: all of it)")
+    edit.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
+    edit.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
+    edit.add_argument("--steps", type=int, help="denoising steps (default 50)")
+    edit.add_argument("--seed", type=int, default=0)
+    edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default null-text)")
+    edit.add_argument("--preset", choices=sorted(PRESETS), default="paper")
+    edit.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                      help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)")
+    edit.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    edit.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto",
+                      help="model dtype (auto: float16 on GPU, float32 on CPU)")
+    edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
+    edit.add_argument("--force", action="store_true", help="overwrite an existing output")
+    edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"edit": run_edit}[args.command](args)
+    except ColorEditError as error:
+        print(f"coloredit: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("coloredit: error: out of memory: try --dtype float16, fewer --steps or a GPU", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        if "out of memory" in str(error).lower() or "can't allocate" in str(error).lower():
+            print("coloredit: error: out of memory: try --dtype float16, fewer --steps or a GPU", file=sys.stderr)
+            return 2
+        raise
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from .colors import parse_color
+    from .images import load_image, load_mask, save_atomic
+
+    config = preset(args.preset)
+    changes = {k: v for k, v in (("num_inference_steps", args.steps), ("inversion", args.inversion)) if v is not None}
+    config = config.replace(**changes).with_overrides(args.overrides)
+    references = args.reference or args.color
+    if len(references) != len(args.mask):
+        raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
+    output = Path(args.output or f"{Path(args.image).stem}_edited.png")
+    if output.exists() and not args.force:
+        raise ColorEditError(f"{output} exists; pass --force to overwrite it")
+
+    # Check every input before the (slow) model load.
+    image = load_image(args.image, "image")
+    for mask in args.mask:
+        load_mask(mask, image.size)
+    for color in args.color or []:
+        parse_color(color)
+    for reference in args.reference or []:
+        load_image(reference, "reference image")
+
+    started = time.perf_counter()
+    pipe = load_pipeline(args.model, args.device, args.dtype)
+    load_seconds = time.perf_counter() - started
+
+    from .pipeline import ObjectEdit
+
+    kind = "reference" if args.reference else "color"
+    edits = [ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask,
+                        **{kind: ref}) for mask, ref in zip(args.mask, references, strict=True)]
+    results = pipe.edit_objects(args.prompt, edits, image=image, seed=args.seed, config=config)
+    save_atomic(results[-1].image, output, force=args.force)
+
+    if args.json:
+        seconds = {"load": round(load_seconds, 4)}
+        unet = {"calls": 0, "rows": 0}
+        for result in results:
+            for stage, value in result.seconds.items():
+                seconds[stage] = round(seconds.get(stage, 0.0) + value, 4)
+            unet["calls"] += result.unet["calls"]
+            unet["rows"] += result.unet["rows"]
+        unet["by_stage"] = _merge_stages([r.unet["by_stage"] for r in results])
+        print(json.dumps({"output": str(output), "config": config.to_dict(), "seconds": seconds, "unet": unet,
+                          "reference_prompts": [r.reference_prompt for r in results]}))
+    else:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _merge_stages(stages: list[dict]) -> dict:
+    merged: dict[str, dict[str, int]] = {}
+    for by_stage in stages:
+        for stage, counts in by_stage.items():
+            slot = merged.setdefault(stage, {"calls": 0, "rows": 0})
+            slot["calls"] += counts["calls"]
+            slot["rows"] += counts["rows"]
+    return merged
+
+
+def load_pipeline(model: str, device: str | None, dtype: str):
+    import torch
+
+    from .pipeline import ColorEditPipeline
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype == "auto":
+        dtype = "float16" if device.startswith("cuda") else "float32"
+    return ColorEditPipeline.from_pretrained(model).to(device, getattr(torch, dtype))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

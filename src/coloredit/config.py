@@ -1,0 +1,143 @@
+"""Every hyperparameter of an edit, documented in one place, with the paper's defaults.
+
+Marks: [paper] is stated by ColorEdit (arXiv 2411.10232); [ours] is our decision where it is silent
+(see shared design notes). Every [ours] choice is an option, so benchmarks can compare alternatives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+from .errors import ColorEditError
+
+INVERSIONS = ("null-text", "ddim")
+BLEND_MODES = ("statistics", "spatial")
+COLOR_REFERENCES = ("generate", "swatch")
+UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
+
+
+@dataclass
+class EditConfig:
+    """Hyperparameters of one ColorEdit run. Fractions of steps count from the first (noisiest) step."""
+
+    # Sampling. [paper] SD v1.4, DDIM 50 steps, CFG 7.5.
+    num_inference_steps: int = 50
+    guidance_scale: float = 7.5
+
+    # Step 1, source. [paper] null-text inversion; [ours] plain DDIM inversion as an option.
+    inversion: str = "null-text"
+    null_text_inner_steps: int = 10  # Adam steps per timestep, as in the null-text inversion paper
+    null_text_lr: float = 1e-2  # decays linearly to lr * (1 - steps / 100) over the steps
+    null_text_early_stop: float = 1e-5  # loss threshold, grows by 2e-5 per step
+
+    # Step 3, reference from a color spec. [ours] "generate": the source prompt with the color's name,
+    # denoised from the source's own initial noise (same layout, so the source mask fits it);
+    # "swatch": a flat image of the exact RGB, inverted with the prompt "{color name}".
+    color_reference: str = "generate"
+
+    # Step 4, Value alignment. [paper] AdaIN of the target's cross-attention V to the reference's in the
+    # CrossAttnUpBlocks while t >= tau * T. [ours] per channel over tokens, per CFG half; the up blocks
+    # are chosen by index (None = every up block that has cross-attention).
+    value_align: bool = True
+    value_align_up_blocks: tuple[int, ...] | None = None
+    tau: float = 0.8
+
+    # Step 5, structure. [paper] the target's self-attention maps are the source's, all steps.
+    # [ours] as SDPA(Q_S, K_S, V_T); which U-Net parts and which fraction of steps.
+    self_attn_replace: bool = True
+    self_attn_blocks: tuple[str, ...] = ("up_blocks",)
+    self_attn_steps: tuple[float, float] = (0.0, 1.0)
+
+    # Step 6, latent blending. [paper] ratio 0.1 of the reference latent into the object region.
+    # [ours] "statistics" blends toward the reference object's per-channel latent mean/std (the
+    # reference object need not sit where the target's is); "spatial" blends the latent itself.
+    blend_ratio: float = 0.1
+    blend_mode: str = "statistics"
+    blend_tau: float = 0.8
+
+    # Step 7, background. [paper] z_T <- M z_T + (1 - M) z_S in the final steps. [ours] from this
+    # fraction of the steps on, with the latent mask dilated by `mask_dilation` cells; then the original
+    # pixels pasted back outside a mask feathered over `feather` (fraction of the image's longer side).
+    background_start: float = 0.6
+    mask_dilation: int = 1
+    paste_back: bool = True
+    feather: float = 0.02
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ColorEditError(f"invalid config: {message}")
+
+        need(self.num_inference_steps >= 1, "num_inference_steps must be >= 1")
+        need(self.guidance_scale >= 1.0, "guidance_scale must be >= 1")
+        need(self.inversion in INVERSIONS, f"inversion must be one of {', '.join(INVERSIONS)}")
+        need(self.color_reference in COLOR_REFERENCES, f"color_reference must be one of {COLOR_REFERENCES}")
+        need(self.blend_mode in BLEND_MODES, f"blend_mode must be one of {', '.join(BLEND_MODES)}")
+        for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather"):
+            need(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
+        start, end = self.self_attn_steps
+        need(0.0 <= start <= end <= 1.0, "self_attn_steps must be (start, end) with 0 <= start <= end <= 1")
+        need(all(b in UNET_BLOCKS for b in self.self_attn_blocks), f"self_attn_blocks: choose from {UNET_BLOCKS}")
+        need(self.mask_dilation >= 0, "mask_dilation must be >= 0")
+
+    def replace(self, **changes: typing.Any) -> EditConfig:
+        """A copy with some fields changed (validated)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ColorEditError(f"unknown config option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def with_overrides(self, assignments: list[str]) -> EditConfig:
+        """Apply `key=value` strings (from the CLI), parsing each value by the field's type."""
+        hints = typing.get_type_hints(EditConfig)
+        changes: dict[str, typing.Any] = {}
+        for assignment in assignments:
+            key, sep, text = assignment.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep or key not in hints:
+                raise ColorEditError(f"bad config override {assignment!r}: use KEY=VALUE with a config field")
+            changes[key] = _parse_value(hints[key], text.strip(), key)
+        return self.replace(**changes)
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return dataclasses.asdict(self)
+
+
+def _parse_value(hint: typing.Any, text: str, key: str) -> typing.Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if type(None) in typing.get_args(hint) and text.lower() in ("none", ""):
+        return None
+    base = typing.get_origin(hint)
+    if base is typing.Union or (base is not None and base.__name__ == "UnionType"):
+        hint, base, args = args[0], typing.get_origin(args[0]), typing.get_args(args[0])
+    try:
+        if base is tuple:
+            item = args[0]
+            return tuple(_parse_value(item, part.strip(), key) for part in text.split(",") if part.strip())
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes", "on")
+        return hint(text)
+    except ValueError:
+        raise ColorEditError(f"bad value {text!r} for config option {key}") from None
+
+
+PRESETS: dict[str, EditConfig] = {
+    "paper": EditConfig(),
+}
+
+
+def preset(name: str) -> EditConfig:
+    """A named configuration: "paper" follows the paper's steps exactly."""
+    if name not in PRESETS:
+        raise ColorEditError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name])
+
+
+__all__ = ["PRESETS", "EditConfig", "preset"]

@@ -1,0 +1,125 @@
+"""Loading and validating images and masks, feathering, paste-back and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from scipy import ndimage
+
+from .errors import ColorEditError
+
+ImageLike = str | os.PathLike | Image.Image | np.ndarray
+
+
+def load_image(source: ImageLike, what: str = "image") -> Image.Image:
+    """An RGB PIL image from a path, PIL image or HxWx3 uint8/float array."""
+    if isinstance(source, Image.Image):
+        return source.convert("RGB")
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype != np.uint8:
+            array = (np.clip(array, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+        if array.ndim == 2:
+            array = np.repeat(array[..., None], 3, axis=-1)
+        if array.ndim != 3 or array.shape[-1] not in (3, 4):
+            raise ColorEditError(f"{what}: array must be HxW, HxWx3 or HxWx4, got shape {array.shape}")
+        return Image.fromarray(array[..., :3])
+    path = Path(source)
+    if not path.is_file():
+        raise ColorEditError(f"{what} not found: {path}")
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError) as error:
+        raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
+
+
+def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
+    """A boolean HxW object mask (non-zero = object) resized to `size` = (width, height).
+
+    The mask may have any resolution of the image's aspect ratio; an empty or full mask is an error,
+    since there would be nothing to recolor or no background to keep.
+    """
+    if isinstance(source, np.ndarray) and source.ndim == 2:
+        array = np.asarray(source)
+        if array.dtype == bool:
+            array = array.astype(np.uint8)
+        mask_image = Image.fromarray((array != 0).astype(np.uint8) * 255)
+    else:
+        if isinstance(source, np.ndarray | Image.Image):
+            image = source if isinstance(source, Image.Image) else load_image(source, "mask")
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ColorEditError(f"mask not found: {path}")
+            try:
+                with Image.open(path) as opened:
+                    image = opened.copy()
+            except (UnidentifiedImageError, OSError) as error:
+                raise ColorEditError(f"mask {path} is not a readable image ({error.__class__.__name__})") from None
+        if image.mode in ("RGBA", "LA") and np.asarray(image.getchannel("A")).min() < 255:
+            image = image.getchannel("A")
+        mask_image = Image.fromarray((np.asarray(image.convert("L")) > 0).astype(np.uint8) * 255)
+    width, height = size
+    if abs(mask_image.width * height - mask_image.height * width) > max(width, height, mask_image.width):
+        raise ColorEditError(
+            f"mask is {mask_image.width}x{mask_image.height} but the image is {width}x{height}: "
+            "the mask must have the image's aspect ratio"
+        )
+    mask = np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0
+    if not mask.any():
+        raise ColorEditError("mask is empty: mark the object to recolor with non-zero pixels")
+    if mask.all():
+        raise ColorEditError("mask covers the whole image: leave some background unmarked")
+    return mask
+
+
+def working_size(width: int, height: int, native: int, multiple: int) -> tuple[int, int]:
+    """The size the model works at: longer side `native`, both sides multiples of `multiple`."""
+    scale = native / max(width, height)
+    snap = lambda v: max(multiple, int(round(v * scale / multiple)) * multiple)  # noqa: E731
+    return snap(width), snap(height)
+
+
+def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Blend weight of the edit per pixel: 1 on the object, falling linearly to exactly 0 at `radius`
+    pixels outside it, so every pixel farther away keeps the original's bytes."""
+    if radius <= 0:
+        return mask.astype(np.float32)
+    outside = ndimage.distance_transform_edt(~mask)
+    return np.clip(1.0 - outside / radius, 0.0, 1.0).astype(np.float32)
+
+
+def paste_back(edited: Image.Image, original: Image.Image, weights: np.ndarray) -> Image.Image:
+    """The edit inside the feathered mask, the original's exact pixels where the weight is 0."""
+    edit = np.asarray(edited.convert("RGB").resize(original.size, Image.Resampling.LANCZOS), dtype=np.float32)
+    base = np.asarray(original.convert("RGB"), dtype=np.float32)
+    w = weights[..., None]
+    mixed = np.clip(np.round(w * edit + (1.0 - w) * base), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.where(w > 0, mixed, np.asarray(original.convert("RGB"))))
+
+
+def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
+    """Write an image through a temporary file and a rename, so no partial file is ever left."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise ColorEditError(f"{path} exists; pass --force (force=True) to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix or ".png"
+    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format=Image.registered_extensions().get(suffix.lower(), "PNG"))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def to_uint8_array(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)

@@ -1,0 +1,147 @@
+"""Inversions of an image into a DDIM trajectory, as small functions over a noise predictor.
+
+Each returns an `Inversion`: the latent trajectory and what reconstructing it needs (the prompt
+embeddings and, for null-text inversion, the optimized unconditional embedding of every step), which
+can be saved and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+# eps(latents, timestep, text_embeddings) -> predicted noise, batched over the first axis.
+NoisePredictor = Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
+
+
+def ddim_step(latents: torch.Tensor, eps: torch.Tensor, alpha_from: torch.Tensor | float,
+              alpha_to: torch.Tensor | float) -> torch.Tensor:
+    """Deterministic DDIM move between noise levels (alpha = cumulative alpha), either direction."""
+    alpha_from, alpha_to = torch.as_tensor(alpha_from), torch.as_tensor(alpha_to)
+    clean = (latents - (1 - alpha_from).sqrt() * eps) / alpha_from.sqrt()
+    return alpha_to.sqrt() * clean + (1 - alpha_to).sqrt() * eps
+
+
+def predicted_clean(latents: torch.Tensor, eps: torch.Tensor, alpha: torch.Tensor | float) -> torch.Tensor:
+    """x0 predicted from z_t and eps."""
+    alpha = torch.as_tensor(alpha)
+    return (latents - (1 - alpha).sqrt() * eps) / alpha.sqrt()
+
+
+class NoiseSchedule:
+    """DDIM timesteps and the alphas between them, as diffusers' DDIMScheduler defines them."""
+
+    def __init__(self, scheduler, num_inference_steps: int):
+        scheduler.set_timesteps(num_inference_steps)
+        self.timesteps = [int(t) for t in scheduler.timesteps]
+        self.alphas_cumprod = scheduler.alphas_cumprod
+        self.final_alpha = scheduler.final_alpha_cumprod
+        self.stride = scheduler.config.num_train_timesteps // num_inference_steps
+        self.num_train_timesteps = scheduler.config.num_train_timesteps
+
+    def alpha(self, timestep: int) -> torch.Tensor:
+        return self.alphas_cumprod[timestep] if timestep >= 0 else self.final_alpha
+
+    def alphas(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(alpha at the step's timestep, alpha at the next, less noisy, one)."""
+        t = self.timesteps[step]
+        return self.alpha(t), self.alpha(t - self.stride)
+
+    def __len__(self) -> int:
+        return len(self.timesteps)
+
+
+@dataclass
+class Inversion:
+    """A latent trajectory: `latents[k]` is z after k inversion steps (0 = clean, -1 = z_T).
+
+    Denoising step i (timestep `timesteps[i]`) goes from `latents[n - i]` to `latents[n - i - 1]`.
+    `uncond_embeddings` holds one unconditional embedding per denoising step (null-text inversion), or
+    is None when the plain empty-prompt embedding reconstructs the trajectory.
+    """
+
+    latents: torch.Tensor
+    timesteps: list[int]
+    prompt: str
+    method: str
+    guidance_scale: float
+    uncond_embeddings: torch.Tensor | None = None
+
+    @property
+    def initial_latents(self) -> torch.Tensor:
+        return self.latents[-1:]
+
+    def save(self, path: str | Path) -> None:
+        tensors = {"latents": self.latents.contiguous()}
+        if self.uncond_embeddings is not None:
+            tensors["uncond_embeddings"] = self.uncond_embeddings.contiguous()
+        meta = {"timesteps": json.dumps(self.timesteps), "prompt": self.prompt, "method": self.method,
+                "guidance_scale": str(self.guidance_scale)}
+        save_file(tensors, str(path), metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Inversion:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata()
+        tensors = load_file(str(path))
+        return cls(latents=tensors["latents"], timesteps=json.loads(meta["timesteps"]), prompt=meta["prompt"],
+                   method=meta["method"], guidance_scale=float(meta["guidance_scale"]),
+                   uncond_embeddings=tensors.get("uncond_embeddings"))
+
+
+@torch.no_grad()
+def ddim_inversion(eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor, schedule: NoiseSchedule,
+                   progress: Callable = iter) -> torch.Tensor:
+    """The DDIM trajectory from clean latents up to z_T, conditioned on `cond` without guidance."""
+    latents = [clean]
+    n = len(schedule)
+    for k in progress(range(n)):
+        step = n - 1 - k  # the denoising step this inversion step undoes
+        alpha_t, alpha_prev = schedule.alphas(step)
+        noise = eps(latents[-1], schedule.timesteps[step], cond)
+        latents.append(ddim_step(latents[-1], noise, alpha_prev, alpha_t))
+    return torch.cat(latents)
+
+
+def null_text_inversion(eps: NoisePredictor, trajectory: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor,
+                        schedule: NoiseSchedule, guidance_scale: float, inner_steps: int, lr: float,
+                        early_stop: float, progress: Callable = iter) -> torch.Tensor:
+    """Null-text inversion (Mokady et al. 2023): per step, optimize the unconditional embedding so the
+    guided DDIM step from the current latent lands on the DDIM-inversion trajectory. Returns the
+    embeddings, one per denoising step (n x tokens x dim)."""
+    n = len(schedule)
+    latents = trajectory[-1:]
+    embedding = uncond.detach().clone()
+    optimized = []
+    for step in progress(range(n)):
+        t = schedule.timesteps[step]
+        alpha_t, alpha_prev = schedule.alphas(step)
+        goal = trajectory[n - step - 1 : n - step]
+        embedding = embedding.detach().clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([embedding], lr=lr * (1.0 - step / 100.0))
+        with torch.no_grad():
+            noise_cond = eps(latents, t, cond)
+        for _ in range(inner_steps):
+            noise_uncond = eps(latents, t, embedding)
+            noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+            loss = F.mse_loss(ddim_step(latents, noise, alpha_t, alpha_prev), goal)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if loss.item() < early_stop + step * 2e-5:
+                break
+        embedding = embedding.detach()
+        optimized.append(embedding)
+        with torch.no_grad():
+            noise_uncond = eps(latents, t, embedding)
+            noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+            latents = ddim_step(latents, noise, alpha_t, alpha_prev)
+    return torch.cat(optimized)

@@ -1,0 +1,295 @@
+"""ColorEditPipeline: recolor one object of an image to a reference color with Stable Diffusion.
+
+`__call__` reads as the method's steps (shared/design/method.md); each step lives in one place:
+inversion.py (1), images.py (2, paste-back), attention/ (4, 5), latents.py (6, 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
+from PIL import Image
+from transformers import CLIPTextModel, CLIPTokenizer
+
+from .accounting import CostLedger
+from .attention import BRANCHES, EditController
+from .colors import nearest_color_name, parse_color, with_color_word
+from .config import EditConfig
+from .errors import ColorEditError
+from .images import ImageLike, feather_weights, load_image, load_mask, paste_back, working_size
+from .inversion import Inversion, NoiseSchedule, ddim_inversion, ddim_step, null_text_inversion
+from .latents import BackgroundRestore, LatentBlend, latent_coverage, latent_mask
+
+DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
+
+
+@dataclass
+class Branch:
+    """One branch of the joint denoising: where it starts and how it is conditioned."""
+
+    prompt: str
+    initial_latents: torch.Tensor  # 1 x C x h x w
+    cond: torch.Tensor  # 1 x tokens x dim
+    uncond: torch.Tensor  # steps x tokens x dim: one unconditional embedding per step
+    region: torch.Tensor | None = None  # 1 x 1 x h x w: how much of each latent cell is its object
+
+
+@dataclass
+class Source:
+    """The image being edited: the user's (then `original` is set) or generated from prompt + seed."""
+
+    branch: Branch
+    work_size: tuple[int, int]
+    original: Image.Image | None
+    inversion: Inversion | None
+
+
+@dataclass
+class ObjectEdit:
+    """One object of a multi-object edit: its mask and its reference (image or color)."""
+
+    mask: ImageLike
+    reference: ImageLike | None = None
+    reference_prompt: str | None = None
+    color: str | None = None
+    reference_mask: ImageLike | None = None
+
+
+@dataclass
+class ColorEditOutput:
+    image: Image.Image  # the edit, at the input's size
+    source_image: Image.Image  # the input image, or the generated source
+    reference_prompt: str
+    latents: dict[str, torch.Tensor]  # final latents of each branch
+    inversion: Inversion | None
+    unet: dict = field(default_factory=dict)  # U-Net calls and rows, total and by stage
+    seconds: dict = field(default_factory=dict)  # wall time by stage
+
+
+class ColorEditPipeline(DiffusionPipeline):
+    """ColorEdit on the components of any Stable Diffusion 1.x/2.x model with CrossAttnUpBlock2Ds."""
+
+    model_cpu_offload_seq = "text_encoder->unet->vae"
+
+    def __init__(self, vae: AutoencoderKL, text_encoder: CLIPTextModel, tokenizer: CLIPTokenizer,
+                 unet: UNet2DConditionModel, scheduler):
+        super().__init__()
+        if not isinstance(scheduler, DDIMScheduler):  # the method's inversions are DDIM's
+            scheduler = DDIMScheduler.from_config(scheduler.config)
+        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
+        self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        self.ledger = CostLedger()
+
+    @classmethod
+    def from_pretrained(cls, model: str | Path = DEFAULT_MODEL, **kwargs) -> ColorEditPipeline:
+        """Load a diffusers SD folder or hub id (safetensors only); "toy" is the shipped toy model."""
+        kwargs.setdefault("use_safetensors", True)
+        try:
+            return super().from_pretrained(str(model), **kwargs)
+        except (OSError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+            raise ColorEditError(f"cannot load model {str(model)!r} (no such folder, or no network?): {reason}") from None
+
+    # ----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def __call__(self, prompt: str, mask: ImageLike, image: ImageLike | None = None,
+                 reference: ImageLike | None = None, reference_prompt: str | None = None, color: str | None = None,
+                 reference_mask: ImageLike | None = None, seed: int = 0, config: EditConfig | None = None,
+                 inversion: Inversion | None = None) -> ColorEditOutput:
+        """Recolor the masked object of `image` (or of the image `prompt` + `seed` generate) to the color
+        of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b)."""
+        config = config or EditConfig()
+        if (reference is None) == (color is None):
+            raise ColorEditError("give exactly one of a reference image or a color")
+        self.ledger = CostLedger()
+        schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
+
+        # 1. Source: invert the image with its prompt, or generate from prompt + seed.
+        source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
+        # 2. Mask: the object at the image's size, the working size and latent resolution.
+        pixel_mask = load_mask(mask, source.original.size if source.original else source.work_size)
+        source.branch.region = self.latent_region(pixel_mask, source)
+        # 3. Reference: invert a reference image, or make one from a color spec.
+        ref = self.prepare_reference(reference, reference_prompt, color, reference_mask, source, schedule, config)
+        # 4.-7. Denoise reference, source and target together: V alignment (4) and structure (5) in the
+        #       attention processors, latent blending (6) and background restore (7) after each step.
+        with self.ledger.stage_of("edit"):
+            latents = self.denoise_branches(source, ref, schedule, config)
+        # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
+        with self.ledger.stage_of("decode"):
+            edited, source_image = self.finish(latents, source, pixel_mask, config)
+        return ColorEditOutput(image=edited, source_image=source_image, reference_prompt=ref.prompt,
+                               latents=latents, inversion=source.inversion, unet=self.ledger.unet_summary(),
+                               seconds=self.ledger.seconds_summary())
+
+    def edit_objects(self, prompt: str, edits: Sequence[ObjectEdit], image: ImageLike | None = None,
+                     seed: int = 0, config: EditConfig | None = None) -> list[ColorEditOutput]:
+        """8. Several objects: each edit's output is the next edit's source."""
+        outputs: list[ColorEditOutput] = []
+        for edit in edits:
+            outputs.append(self(prompt, image=image, seed=seed, config=config, **vars(edit)))
+            image = outputs[-1].image
+        return outputs
+
+    # ---- step 1 ----------------------------------------------------------------------------------
+    def prepare_source(self, prompt: str, image: ImageLike | None, seed: int, schedule: NoiseSchedule,
+                       config: EditConfig, inversion: Inversion | None) -> Source:
+        cond, empty = self.encode_text([prompt]), self.encode_text([""])
+        if image is None:
+            work = (self.native_size, self.native_size)
+            generator = torch.Generator("cpu").manual_seed(seed)
+            shape = (1, self.unet.config.in_channels, work[1] // self.vae_scale_factor, work[0] // self.vae_scale_factor)
+            initial = torch.randn(shape, generator=generator).to(self.device) * self.scheduler.init_noise_sigma
+            branch = Branch(prompt, initial, cond, empty.expand(len(schedule), -1, -1))
+            return Source(branch, work, None, None)
+        original = load_image(image, "image")
+        work = working_size(*original.size, self.native_size, self.size_multiple)
+        if inversion is None:
+            with self.ledger.stage_of("inversion"):
+                inversion = self.invert(original.resize(work, Image.Resampling.LANCZOS), prompt, schedule, config)
+        elif inversion.timesteps != schedule.timesteps:
+            raise ColorEditError("the given inversion was made with other timesteps (number of steps)")
+        branch = Branch(prompt, inversion.initial_latents.to(self.device), cond,
+                        self.uncond_per_step(inversion, empty, len(schedule)))
+        return Source(branch, work, original, inversion)
+
+    def invert(self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig,
+               method: str | None = None) -> Inversion:
+        """Invert an image (already at the working size) into a trajectory its prompt reconstructs."""
+        method = method or config.inversion
+        cond = self.encode_text([prompt])
+        trajectory = ddim_inversion(self.predict_noise, self.encode_image(image), cond, schedule, self.progress_bar)
+        uncond = None
+        if method == "null-text":
+            with torch.enable_grad():
+                uncond = null_text_inversion(
+                    self.predict_noise, trajectory, cond, self.encode_text([""]), schedule, config.guidance_scale,
+                    config.null_text_inner_steps, config.null_text_lr, config.null_text_early_stop, self.progress_bar)
+        return Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
+
+    # ---- step 2 ----------------------------------------------------------------------------------
+    def latent_region(self, pixel_mask: np.ndarray, source: Source) -> torch.Tensor:
+        work_mask = np.asarray(Image.fromarray(pixel_mask).resize(source.work_size, Image.Resampling.NEAREST))
+        return latent_coverage(work_mask, tuple(source.branch.initial_latents.shape[-2:])).to(self.device)
+
+    # ---- step 3 ----------------------------------------------------------------------------------
+    def prepare_reference(self, reference: ImageLike | None, reference_prompt: str | None, color: str | None,
+                          reference_mask: ImageLike | None, source: Source, schedule: NoiseSchedule,
+                          config: EditConfig) -> Branch:
+        """The reference branch. From a color: "generate" denoises the source's own initial noise with the
+        source prompt naming the color (so the source's mask fits it); "swatch" inverts a flat image of
+        the exact RGB. From an image: inverted like a source, with `reference_prompt` or, by default,
+        the source prompt naming the reference's nearest color word."""
+        empty = self.encode_text([""])
+        with self.ledger.stage_of("reference"):
+            if color is not None:
+                rgb = parse_color(color)
+                name = nearest_color_name(rgb)
+                if config.color_reference == "generate":
+                    prompt = reference_prompt or with_color_word(source.branch.prompt, name)
+                    s = source.branch
+                    return Branch(prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region)
+                image = Image.new("RGB", source.work_size, rgb)
+                prompt, region = reference_prompt or name, None
+            else:
+                image = load_image(reference, "reference image").resize(source.work_size, Image.Resampling.LANCZOS)
+                region = None if reference_mask is None else load_mask(reference_mask, source.work_size)
+                if reference_prompt is None:
+                    pixels = np.asarray(image).reshape(-1, 3) if region is None else np.asarray(image)[region]
+                    mean_rgb = tuple(int(v) for v in pixels.mean(axis=0).round())
+                    reference_prompt = with_color_word(source.branch.prompt, nearest_color_name(mean_rgb))
+                prompt = reference_prompt
+            inversion = self.invert(image, prompt, schedule, config)
+        latent_hw = tuple(source.branch.initial_latents.shape[-2:])
+        weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
+        return Branch(prompt, inversion.initial_latents.to(self.device), self.encode_text([prompt]),
+                      self.uncond_per_step(inversion, empty, len(schedule)), weights.to(self.device))
+
+    # ---- steps 4-7 -------------------------------------------------------------------------------
+    def denoise_branches(self, source: Source, reference: Branch, schedule: NoiseSchedule,
+                         config: EditConfig) -> dict[str, torch.Tensor]:
+        """One batched U-Net call per step for reference | source | target (x2 for CFG)."""
+        controller = EditController(config, len(schedule), schedule.num_train_timesteps)
+        s = source.branch
+        region = latent_mask(s.region, config.mask_dilation)
+        after_step = [
+            LatentBlend(config.blend_ratio, config.blend_mode, config.blend_tau, s.region, reference.region,
+                        schedule.num_train_timesteps),
+            BackgroundRestore(round(config.background_start * len(schedule)), region),
+        ]
+        branches = {"reference": reference, "source": s, "target": s}
+        latents = {name: branch.initial_latents for name, branch in branches.items()}
+        cond = torch.cat([branches[name].cond for name in BRANCHES])
+        previous = controller.install(self.unet)
+        try:
+            for step, timestep in enumerate(self.progress_bar(schedule.timesteps)):
+                controller.set_step(step, timestep)
+                uncond = torch.cat([branches[name].uncond[step : step + 1] for name in BRANCHES])
+                current = torch.cat([latents[name] for name in BRANCHES])
+                noise_uncond, noise_cond = self.predict_noise(current.repeat(2, 1, 1, 1), timestep,
+                                                              torch.cat([uncond, cond])).chunk(2)
+                noise = noise_uncond + config.guidance_scale * (noise_cond - noise_uncond)
+                stepped = ddim_step(current, noise, *schedule.alphas(step))
+                latents = dict(zip(BRANCHES, stepped.split(1), strict=True))
+                for callback in after_step:
+                    callback(step, timestep, latents)
+        finally:
+            self.unet.set_attn_processor(previous)
+        return latents
+
+    def finish(self, latents: dict[str, torch.Tensor], source: Source, pixel_mask: np.ndarray,
+               config: EditConfig) -> tuple[Image.Image, Image.Image]:
+        """The decoded target at the input's size, with the original's pixels outside the feathered mask."""
+        edited = self.decode(latents["target"])
+        original = source.original or self.decode(latents["source"])
+        if not config.paste_back:
+            return edited.resize(original.size, Image.Resampling.LANCZOS), original
+        weights = feather_weights(pixel_mask, config.feather * max(original.size))
+        return paste_back(edited, original, weights), original
+
+    # ---- model plumbing --------------------------------------------------------------------------
+    @property
+    def native_size(self) -> int:
+        return self.unet.config.sample_size * self.vae_scale_factor
+
+    @property
+    def size_multiple(self) -> int:
+        return self.vae_scale_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)
+
+    def predict_noise(self, latents: torch.Tensor, timestep: int, embeddings: torch.Tensor) -> torch.Tensor:
+        """The U-Net's noise prediction; every call is counted in the ledger."""
+        if embeddings.shape[0] != latents.shape[0]:
+            embeddings = embeddings.expand(latents.shape[0], -1, -1)
+        self.ledger.record_unet(latents.shape[0])
+        dtype = self.unet.dtype
+        out = self.unet(latents.to(dtype), timestep, encoder_hidden_states=embeddings.to(dtype)).sample
+        return out.to(latents.dtype)
+
+    def encode_text(self, prompts: list[str]) -> torch.Tensor:
+        tokens = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length,
+                                truncation=True, return_tensors="pt")
+        with torch.no_grad():
+            return self.text_encoder(tokens.input_ids.to(self.device))[0].float()
+
+    @torch.no_grad()
+    def encode_image(self, image: Image.Image) -> torch.Tensor:
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
+        latent = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist.mean
+        return latent.float() * self.vae.config.scaling_factor
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> Image.Image:
+        pixels = self.vae.decode((latents / self.vae.config.scaling_factor).to(self.vae.dtype)).sample
+        array = (pixels[0].float() / 2 + 0.5).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        return Image.fromarray((array * 255).round().astype(np.uint8))
+
+    def uncond_per_step(self, inversion: Inversion, empty: torch.Tensor, steps: int) -> torch.Tensor:
+        if inversion.uncond_embeddings is not None:
+            return inversion.uncond_embeddings.to(self.device)
+        return empty.expand(steps, -1, -1)
+
