@@ -13,21 +13,32 @@ from .errors import ColorEditError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coloredit", description="Recolor an object in an image with Stable Diffusion.")
+    parser = argparse.ArgumentParser(
+        prog="coloredit", description="Recolor an object in an image with Stable Diffusion."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    edit = commands.add_parser("edit", help="recolor the masked object(s) of an image",
-                               description="Recolor the masked object of IMAGE to a reference image's color or "
-                                           "a named color. Repeat --mask with --color/--reference for several "
-                                           "objects, edited one after another.")
+    edit = commands.add_parser(
+        "edit",
+        help="recolor the masked object(s) of an image",
+        description="Recolor the masked object of IMAGE to a reference image's color or "
+        "a named color. Repeat --mask with --color/--reference for several "
+        "objects, edited one after another.",
+    )
     edit.add_argument("image", metavar="IMAGE", help="the image to edit")
-    edit.add_argument("--mask", action="append", required=True, help="object mask (non-zero = object); any size "
-                      "of the image's aspect ratio")
+    edit.add_argument(
+        "--mask",
+        action="append",
+        required=True,
+        help="object mask (non-zero = object); any size of the image's aspect ratio",
+    )
     source = edit.add_mutually_exclusive_group(required=True)
     source.add_argument("--reference", action="append", help="reference color image")
     source.add_argument("--color", action="append", help="target color: CSS name, #rrggbb or r,g,b")
-    edit.add_argument("--reference-prompt", help="prompt describing the reference (default: the source prompt "
-                      "with the reference's nearest color word)")
+    edit.add_argument(
+        "--reference-prompt",
+        help="prompt describing the reference (default: the source prompt with the reference's nearest color word)",
+    )
     edit.add_argument("--reference-mask", help="where the color is in the reference image (default: all of it)")
     edit.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
     edit.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
@@ -35,11 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--seed", type=int, default=0)
     edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default null-text)")
     edit.add_argument("--preset", choices=sorted(PRESETS), default="paper")
-    edit.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                      help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)")
+    edit.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)",
+    )
     edit.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    edit.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto",
-                      help="model dtype (auto: float16 on GPU, float32 on CPU)")
+    edit.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "float16", "bfloat16"),
+        default="auto",
+        help="model dtype (auto: float16 on GPU, float32 on CPU)",
+    )
     edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
@@ -93,8 +114,10 @@ def run_edit(args: argparse.Namespace) -> int:
     from .pipeline import ObjectEdit
 
     kind = "reference" if args.reference else "color"
-    edits = [ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask,
-                        **{kind: ref}) for mask, ref in zip(args.mask, references, strict=True)]
+    edits = [
+        ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask, **{kind: ref})
+        for mask, ref in zip(args.mask, references, strict=True)
+    ]
     results = pipe.edit_objects(args.prompt, edits, image=image, seed=args.seed, config=config)
     save_atomic(results[-1].image, output, force=args.force)
 
@@ -107,8 +130,17 @@ def run_edit(args: argparse.Namespace) -> int:
             unet["calls"] += result.unet["calls"]
             unet["rows"] += result.unet["rows"]
         unet["by_stage"] = _merge_stages([r.unet["by_stage"] for r in results])
-        print(json.dumps({"output": str(output), "config": config.to_dict(), "seconds": seconds, "unet": unet,
-                          "reference_prompts": [r.reference_prompt for r in results]}))
+        print(
+            json.dumps(
+                {
+                    "output": str(output),
+                    "config": config.to_dict(),
+                    "seconds": seconds,
+                    "unet": unet,
+                    "reference_prompts": [r.reference_prompt for r in results],
+                }
+            )
+        )
     else:
         print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -55,9 +55,7 @@ def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
     value = rgb.max(axis=-1)
     chroma = value - rgb.min(axis=-1)
     safe = np.where(chroma > 0, chroma, 1.0)
-    hue = np.where(
-        value == r, ((g - b) / safe) % 6.0, np.where(value == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)
-    )
+    hue = np.where(value == r, ((g - b) / safe) % 6.0, np.where(value == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
     hue = np.where(chroma > 0, hue * 60.0, 0.0) % 360.0
     saturation = np.where(value > 0, chroma / np.where(value > 0, value, 1.0), 0.0)
     return np.stack([hue, saturation, value], axis=-1)

@@ -81,7 +81,7 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
 def working_size(width: int, height: int, native: int, multiple: int) -> tuple[int, int]:
     """The size the model works at: longer side `native`, both sides multiples of `multiple`."""
     scale = native / max(width, height)
-    snap = lambda v: max(multiple, int(round(v * scale / multiple)) * multiple)  # noqa: E731
+    snap = lambda v: max(multiple, round(v * scale / multiple) * multiple)  # noqa: E731
     return snap(width), snap(height)
 
 

@@ -20,8 +20,9 @@ from safetensors.torch import load_file, save_file
 NoisePredictor = Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
 
 
-def ddim_step(latents: torch.Tensor, eps: torch.Tensor, alpha_from: torch.Tensor | float,
-              alpha_to: torch.Tensor | float) -> torch.Tensor:
+def ddim_step(
+    latents: torch.Tensor, eps: torch.Tensor, alpha_from: torch.Tensor | float, alpha_to: torch.Tensor | float
+) -> torch.Tensor:
     """Deterministic DDIM move between noise levels (alpha = cumulative alpha), either direction."""
     alpha_from, alpha_to = torch.as_tensor(alpha_from), torch.as_tensor(alpha_to)
     clean = (latents - (1 - alpha_from).sqrt() * eps) / alpha_from.sqrt()
@@ -81,8 +82,12 @@ class Inversion:
         tensors = {"latents": self.latents.contiguous()}
         if self.uncond_embeddings is not None:
             tensors["uncond_embeddings"] = self.uncond_embeddings.contiguous()
-        meta = {"timesteps": json.dumps(self.timesteps), "prompt": self.prompt, "method": self.method,
-                "guidance_scale": str(self.guidance_scale)}
+        meta = {
+            "timesteps": json.dumps(self.timesteps),
+            "prompt": self.prompt,
+            "method": self.method,
+            "guidance_scale": str(self.guidance_scale),
+        }
         save_file(tensors, str(path), metadata=meta)
 
     @classmethod
@@ -92,14 +97,20 @@ class Inversion:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata()
         tensors = load_file(str(path))
-        return cls(latents=tensors["latents"], timesteps=json.loads(meta["timesteps"]), prompt=meta["prompt"],
-                   method=meta["method"], guidance_scale=float(meta["guidance_scale"]),
-                   uncond_embeddings=tensors.get("uncond_embeddings"))
+        return cls(
+            latents=tensors["latents"],
+            timesteps=json.loads(meta["timesteps"]),
+            prompt=meta["prompt"],
+            method=meta["method"],
+            guidance_scale=float(meta["guidance_scale"]),
+            uncond_embeddings=tensors.get("uncond_embeddings"),
+        )
 
 
 @torch.no_grad()
-def ddim_inversion(eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor, schedule: NoiseSchedule,
-                   progress: Callable = iter) -> torch.Tensor:
+def ddim_inversion(
+    eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor, schedule: NoiseSchedule, progress: Callable = iter
+) -> torch.Tensor:
     """The DDIM trajectory from clean latents up to z_T, conditioned on `cond` without guidance."""
     latents = [clean]
     n = len(schedule)
@@ -111,9 +122,18 @@ def ddim_inversion(eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor,
     return torch.cat(latents)
 
 
-def null_text_inversion(eps: NoisePredictor, trajectory: torch.Tensor, cond: torch.Tensor, uncond: torch.Tensor,
-                        schedule: NoiseSchedule, guidance_scale: float, inner_steps: int, lr: float,
-                        early_stop: float, progress: Callable = iter) -> torch.Tensor:
+def null_text_inversion(
+    eps: NoisePredictor,
+    trajectory: torch.Tensor,
+    cond: torch.Tensor,
+    uncond: torch.Tensor,
+    schedule: NoiseSchedule,
+    guidance_scale: float,
+    inner_steps: int,
+    lr: float,
+    early_stop: float,
+    progress: Callable = iter,
+) -> torch.Tensor:
     """Null-text inversion (Mokady et al. 2023): per step, optimize the unconditional embedding so the
     guided DDIM step from the current latent lands on the DDIM-inversion trajectory. Returns the
     embeddings, one per denoising step (n x tokens x dim)."""

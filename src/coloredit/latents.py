@@ -29,8 +29,14 @@ def masked_channel_stats(latents: torch.Tensor, weights: torch.Tensor) -> tuple[
     return mean, var.sqrt()
 
 
-def adain(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, target_mean: torch.Tensor,
-          target_std: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+def adain(
+    x: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    target_mean: torch.Tensor,
+    target_std: torch.Tensor,
+    eps: float = 1e-5,
+) -> torch.Tensor:
     """AdaIN: `x` with statistics (mean, std) moved to (target_mean, target_std)."""
     return (x - mean) / (std + eps) * target_std + target_mean
 
@@ -42,8 +48,15 @@ class LatentBlend:
     own region); "spatial" mixes the reference latent itself in, cell by cell, as the paper describes.
     """
 
-    def __init__(self, ratio: float, mode: str, tau: float, target_mask: torch.Tensor,
-                 reference_mask: torch.Tensor, num_train_timesteps: int):
+    def __init__(
+        self,
+        ratio: float,
+        mode: str,
+        tau: float,
+        target_mask: torch.Tensor,
+        reference_mask: torch.Tensor,
+        num_train_timesteps: int,
+    ):
         self.ratio, self.mode = ratio, mode
         self.threshold = tau * num_train_timesteps
         self.target_mask, self.reference_mask = target_mask, reference_mask

@@ -76,8 +76,14 @@ class ColorEditPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "text_encoder->unet->vae"
 
-    def __init__(self, vae: AutoencoderKL, text_encoder: CLIPTextModel, tokenizer: CLIPTokenizer,
-                 unet: UNet2DConditionModel, scheduler):
+    def __init__(
+        self,
+        vae: AutoencoderKL,
+        text_encoder: CLIPTextModel,
+        tokenizer: CLIPTokenizer,
+        unet: UNet2DConditionModel,
+        scheduler,
+    ):
         super().__init__()
         if not isinstance(scheduler, DDIMScheduler):  # the method's inversions are DDIM's
             scheduler = DDIMScheduler.from_config(scheduler.config)
@@ -93,14 +99,25 @@ class ColorEditPipeline(DiffusionPipeline):
             return super().from_pretrained(str(model), **kwargs)
         except (OSError, ValueError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
-            raise ColorEditError(f"cannot load model {str(model)!r} (no such folder, or no network?): {reason}") from None
+            raise ColorEditError(
+                f"cannot load model {str(model)!r} (no such folder, or no network?): {reason}"
+            ) from None
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def __call__(self, prompt: str, mask: ImageLike, image: ImageLike | None = None,
-                 reference: ImageLike | None = None, reference_prompt: str | None = None, color: str | None = None,
-                 reference_mask: ImageLike | None = None, seed: int = 0, config: EditConfig | None = None,
-                 inversion: Inversion | None = None) -> ColorEditOutput:
+    def __call__(
+        self,
+        prompt: str,
+        mask: ImageLike,
+        image: ImageLike | None = None,
+        reference: ImageLike | None = None,
+        reference_prompt: str | None = None,
+        color: str | None = None,
+        reference_mask: ImageLike | None = None,
+        seed: int = 0,
+        config: EditConfig | None = None,
+        inversion: Inversion | None = None,
+    ) -> ColorEditOutput:
         """Recolor the masked object of `image` (or of the image `prompt` + `seed` generate) to the color
         of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b)."""
         config = config or EditConfig()
@@ -123,12 +140,24 @@ class ColorEditPipeline(DiffusionPipeline):
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
         with self.ledger.stage_of("decode"):
             edited, source_image = self.finish(latents, source, pixel_mask, config)
-        return ColorEditOutput(image=edited, source_image=source_image, reference_prompt=ref.prompt,
-                               latents=latents, inversion=source.inversion, unet=self.ledger.unet_summary(),
-                               seconds=self.ledger.seconds_summary())
+        return ColorEditOutput(
+            image=edited,
+            source_image=source_image,
+            reference_prompt=ref.prompt,
+            latents=latents,
+            inversion=source.inversion,
+            unet=self.ledger.unet_summary(),
+            seconds=self.ledger.seconds_summary(),
+        )
 
-    def edit_objects(self, prompt: str, edits: Sequence[ObjectEdit], image: ImageLike | None = None,
-                     seed: int = 0, config: EditConfig | None = None) -> list[ColorEditOutput]:
+    def edit_objects(
+        self,
+        prompt: str,
+        edits: Sequence[ObjectEdit],
+        image: ImageLike | None = None,
+        seed: int = 0,
+        config: EditConfig | None = None,
+    ) -> list[ColorEditOutput]:
         """8. Several objects: each edit's output is the next edit's source."""
         outputs: list[ColorEditOutput] = []
         for edit in edits:
@@ -137,13 +166,25 @@ class ColorEditPipeline(DiffusionPipeline):
         return outputs
 
     # ---- step 1 ----------------------------------------------------------------------------------
-    def prepare_source(self, prompt: str, image: ImageLike | None, seed: int, schedule: NoiseSchedule,
-                       config: EditConfig, inversion: Inversion | None) -> Source:
+    def prepare_source(
+        self,
+        prompt: str,
+        image: ImageLike | None,
+        seed: int,
+        schedule: NoiseSchedule,
+        config: EditConfig,
+        inversion: Inversion | None,
+    ) -> Source:
         cond, empty = self.encode_text([prompt]), self.encode_text([""])
         if image is None:
             work = (self.native_size, self.native_size)
             generator = torch.Generator("cpu").manual_seed(seed)
-            shape = (1, self.unet.config.in_channels, work[1] // self.vae_scale_factor, work[0] // self.vae_scale_factor)
+            shape = (
+                1,
+                self.unet.config.in_channels,
+                work[1] // self.vae_scale_factor,
+                work[0] // self.vae_scale_factor,
+            )
             initial = torch.randn(shape, generator=generator).to(self.device) * self.scheduler.init_noise_sigma
             branch = Branch(prompt, initial, cond, empty.expand(len(schedule), -1, -1))
             return Source(branch, work, None, None)
@@ -154,12 +195,17 @@ class ColorEditPipeline(DiffusionPipeline):
                 inversion = self.invert(original.resize(work, Image.Resampling.LANCZOS), prompt, schedule, config)
         elif inversion.timesteps != schedule.timesteps:
             raise ColorEditError("the given inversion was made with other timesteps (number of steps)")
-        branch = Branch(prompt, inversion.initial_latents.to(self.device), cond,
-                        self.uncond_per_step(inversion, empty, len(schedule)))
+        branch = Branch(
+            prompt,
+            inversion.initial_latents.to(self.device),
+            cond,
+            self.uncond_per_step(inversion, empty, len(schedule)),
+        )
         return Source(branch, work, original, inversion)
 
-    def invert(self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig,
-               method: str | None = None) -> Inversion:
+    def invert(
+        self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str | None = None
+    ) -> Inversion:
         """Invert an image (already at the working size) into a trajectory its prompt reconstructs."""
         method = method or config.inversion
         cond = self.encode_text([prompt])
@@ -168,8 +214,17 @@ class ColorEditPipeline(DiffusionPipeline):
         if method == "null-text":
             with torch.enable_grad():
                 uncond = null_text_inversion(
-                    self.predict_noise, trajectory, cond, self.encode_text([""]), schedule, config.guidance_scale,
-                    config.null_text_inner_steps, config.null_text_lr, config.null_text_early_stop, self.progress_bar)
+                    self.predict_noise,
+                    trajectory,
+                    cond,
+                    self.encode_text([""]),
+                    schedule,
+                    config.guidance_scale,
+                    config.null_text_inner_steps,
+                    config.null_text_lr,
+                    config.null_text_early_stop,
+                    self.progress_bar,
+                )
         return Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
 
     # ---- step 2 ----------------------------------------------------------------------------------
@@ -178,9 +233,16 @@ class ColorEditPipeline(DiffusionPipeline):
         return latent_coverage(work_mask, tuple(source.branch.initial_latents.shape[-2:])).to(self.device)
 
     # ---- step 3 ----------------------------------------------------------------------------------
-    def prepare_reference(self, reference: ImageLike | None, reference_prompt: str | None, color: str | None,
-                          reference_mask: ImageLike | None, source: Source, schedule: NoiseSchedule,
-                          config: EditConfig) -> Branch:
+    def prepare_reference(
+        self,
+        reference: ImageLike | None,
+        reference_prompt: str | None,
+        color: str | None,
+        reference_mask: ImageLike | None,
+        source: Source,
+        schedule: NoiseSchedule,
+        config: EditConfig,
+    ) -> Branch:
         """The reference branch. From a color: "generate" denoises the source's own initial noise with the
         source prompt naming the color (so the source's mask fits it); "swatch" inverts a flat image of
         the exact RGB. From an image: inverted like a source, with `reference_prompt` or, by default,
@@ -207,19 +269,31 @@ class ColorEditPipeline(DiffusionPipeline):
             inversion = self.invert(image, prompt, schedule, config)
         latent_hw = tuple(source.branch.initial_latents.shape[-2:])
         weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
-        return Branch(prompt, inversion.initial_latents.to(self.device), self.encode_text([prompt]),
-                      self.uncond_per_step(inversion, empty, len(schedule)), weights.to(self.device))
+        return Branch(
+            prompt,
+            inversion.initial_latents.to(self.device),
+            self.encode_text([prompt]),
+            self.uncond_per_step(inversion, empty, len(schedule)),
+            weights.to(self.device),
+        )
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
-    def denoise_branches(self, source: Source, reference: Branch, schedule: NoiseSchedule,
-                         config: EditConfig) -> dict[str, torch.Tensor]:
+    def denoise_branches(
+        self, source: Source, reference: Branch, schedule: NoiseSchedule, config: EditConfig
+    ) -> dict[str, torch.Tensor]:
         """One batched U-Net call per step for reference | source | target (x2 for CFG)."""
         controller = EditController(config, len(schedule), schedule.num_train_timesteps)
         s = source.branch
         region = latent_mask(s.region, config.mask_dilation)
         after_step = [
-            LatentBlend(config.blend_ratio, config.blend_mode, config.blend_tau, s.region, reference.region,
-                        schedule.num_train_timesteps),
+            LatentBlend(
+                config.blend_ratio,
+                config.blend_mode,
+                config.blend_tau,
+                s.region,
+                reference.region,
+                schedule.num_train_timesteps,
+            ),
             BackgroundRestore(round(config.background_start * len(schedule)), region),
         ]
         branches = {"reference": reference, "source": s, "target": s}
@@ -231,8 +305,9 @@ class ColorEditPipeline(DiffusionPipeline):
                 controller.set_step(step, timestep)
                 uncond = torch.cat([branches[name].uncond[step : step + 1] for name in BRANCHES])
                 current = torch.cat([latents[name] for name in BRANCHES])
-                noise_uncond, noise_cond = self.predict_noise(current.repeat(2, 1, 1, 1), timestep,
-                                                              torch.cat([uncond, cond])).chunk(2)
+                noise_uncond, noise_cond = self.predict_noise(
+                    current.repeat(2, 1, 1, 1), timestep, torch.cat([uncond, cond])
+                ).chunk(2)
                 noise = noise_uncond + config.guidance_scale * (noise_cond - noise_uncond)
                 stepped = ddim_step(current, noise, *schedule.alphas(step))
                 latents = dict(zip(BRANCHES, stepped.split(1), strict=True))
@@ -242,8 +317,9 @@ class ColorEditPipeline(DiffusionPipeline):
             self.unet.set_attn_processor(previous)
         return latents
 
-    def finish(self, latents: dict[str, torch.Tensor], source: Source, pixel_mask: np.ndarray,
-               config: EditConfig) -> tuple[Image.Image, Image.Image]:
+    def finish(
+        self, latents: dict[str, torch.Tensor], source: Source, pixel_mask: np.ndarray, config: EditConfig
+    ) -> tuple[Image.Image, Image.Image]:
         """The decoded target at the input's size, with the original's pixels outside the feathered mask."""
         edited = self.decode(latents["target"])
         original = source.original or self.decode(latents["source"])
@@ -271,8 +347,13 @@ class ColorEditPipeline(DiffusionPipeline):
         return out.to(latents.dtype)
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length,
-                                truncation=True, return_tensors="pt")
+        tokens = self.tokenizer(
+            prompts,
+            padding="max_length",
+            max_length=self.tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        )
         with torch.no_grad():
             return self.text_encoder(tokens.input_ids.to(self.device))[0].float()
 
@@ -292,4 +373,3 @@ class ColorEditPipeline(DiffusionPipeline):
         if inversion.uncond_embeddings is not None:
             return inversion.uncond_embeddings.to(self.device)
         return empty.expand(steps, -1, -1)
-

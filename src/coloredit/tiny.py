@@ -9,33 +9,85 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from .tokenizer import build_tokenizer
 
-SD_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                    clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-TINY_WORDS = ("a", "an", "the", "photo", "of", "car", "ball", "cat", "red", "blue", "green", "yellow", "orange",
-              "purple", "pink", "cyan", "white", "black", "gray")
+SD_SCHEDULER = dict(
+    num_train_timesteps=1000,
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    clip_sample=False,
+    set_alpha_to_one=False,
+    steps_offset=1,
+)
+TINY_WORDS = (
+    "a",
+    "an",
+    "the",
+    "photo",
+    "of",
+    "car",
+    "ball",
+    "cat",
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "orange",
+    "purple",
+    "pink",
+    "cyan",
+    "white",
+    "black",
+    "gray",
+)
 
 
 def tiny_components(seed: int = 0, sample_size: int = 8) -> dict:
     """vae, text_encoder, tokenizer, unet, scheduler of a 2.2M-parameter SD-shaped model (x8 VAE)."""
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        sample_size=sample_size, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=(32, 64, 64), norm_num_groups=16, cross_attention_dim=32, attention_head_dim=8,
+        sample_size=sample_size,
+        in_channels=4,
+        out_channels=4,
+        layers_per_block=1,
+        block_out_channels=(32, 64, 64),
+        norm_num_groups=16,
+        cross_attention_dim=32,
+        attention_head_dim=8,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
     )
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=8,
-        block_out_channels=(8, 16, 32, 32), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, sample_size=sample_size * 8,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        block_out_channels=(8, 16, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=sample_size * 8,
     )
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=600,
-        max_position_embeddings=16, bos_token_id=0, eos_token_id=2, pad_token_id=1,
-    ))
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            vocab_size=600,
+            max_position_embeddings=16,
+            bos_token_id=0,
+            eos_token_id=2,
+            pad_token_id=1,
+        )
+    )
     tokenizer = build_tokenizer(TINY_WORDS, model_max_length=16)
     text_encoder.config.eos_token_id = tokenizer.eos_token_id
     text_encoder.config.bos_token_id = tokenizer.bos_token_id
     text_encoder.config.pad_token_id = tokenizer.pad_token_id
-    return dict(vae=vae.eval(), text_encoder=text_encoder.eval(), tokenizer=tokenizer, unet=unet.eval(),
-                scheduler=DDIMScheduler(**SD_SCHEDULER))
+    return dict(
+        vae=vae.eval(),
+        text_encoder=text_encoder.eval(),
+        tokenizer=tokenizer,
+        unet=unet.eval(),
+        scheduler=DDIMScheduler(**SD_SCHEDULER),
+    )

@@ -16,8 +16,9 @@ START, END = "<|startoftext|>", "<|endoftext|>"
 
 def _byte_characters() -> list[str]:
     """The 256 printable stand-ins for bytes that CLIP's (and GPT-2's) byte-level BPE uses."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     characters, extra = [], 0
     for byte in range(256):
         if byte in printable:

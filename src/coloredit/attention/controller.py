@@ -32,8 +32,9 @@ class BranchLayout:
 class EditController:
     """Holds what the processors need to know at each call: config, layout, step and timestep."""
 
-    def __init__(self, config: EditConfig, num_steps: int, num_train_timesteps: int,
-                 layout: BranchLayout | None = None):
+    def __init__(
+        self, config: EditConfig, num_steps: int, num_train_timesteps: int, layout: BranchLayout | None = None
+    ):
         self.config, self.num_steps, self.num_train_timesteps = config, num_steps, num_train_timesteps
         self.layout = layout or BranchLayout()
         self.step, self.timestep = 0, num_train_timesteps

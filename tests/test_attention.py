@@ -1,0 +1,92 @@
+import math
+
+import pytest
+import torch
+from conftest import INTERVENTIONS_OFF
+from diffusers.models.attention_processor import AttnProcessor2_0
+
+from coloredit import EditConfig
+from coloredit.attention import (
+    BranchLayout,
+    EditAttnProcessor,
+    EditController,
+    SourceStructureProcessor,
+    ValueAlignProcessor,
+)
+from coloredit.inversion import NoiseSchedule
+
+LAYOUT = BranchLayout()
+
+
+def attention_module(unet, kind: str):
+    return unet.up_blocks[1].attentions[0].transformer_blocks[0].get_submodule(kind)
+
+
+def test_value_alignment_gives_target_the_reference_statistics():
+    controller = EditController(EditConfig(), num_steps=50, num_train_timesteps=1000)
+    generator = torch.Generator().manual_seed(0)
+    scale, shift = 0.5 + 3 * torch.rand(6, 1, 1, 8, generator=generator), torch.randn(6, 1, 1, 8, generator=generator)
+    value = torch.randn(6, 4, 16, 8, generator=generator) * scale + shift
+    _, _, aligned = ValueAlignProcessor(controller, "x").edit(None, None, value)
+    for half in range(2):
+        target, reference = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
+        torch.testing.assert_close(aligned[target].mean(-2), value[reference].mean(-2), atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            aligned[target].std(-2, unbiased=False), value[reference].std(-2, unbiased=False), atol=1e-4, rtol=1e-4
+        )
+    untouched = [LAYOUT.row(h, b) for h in range(2) for b in ("reference", "source")]
+    assert torch.equal(aligned[untouched], value[untouched])
+
+
+@pytest.mark.parametrize(("up_blocks", "expected_blocks"), [(None, {1, 2}), ((2,), {2})])
+def test_value_alignment_touches_only_chosen_layers_and_early_steps(pipe, up_blocks, expected_blocks):
+    config = EditConfig(num_inference_steps=10, tau=0.8, value_align_up_blocks=up_blocks, self_attn_replace=False)
+    schedule = NoiseSchedule(pipe.scheduler, 10)
+    controller = EditController(config, len(schedule), schedule.num_train_timesteps)
+    previous = controller.install(pipe.unet)
+    try:
+        latents, text = torch.randn(6, 4, 8, 8), torch.randn(6, 16, 32)
+        with torch.no_grad():
+            for step, timestep in enumerate(schedule.timesteps):
+                controller.set_step(step, timestep)
+                pipe.unet(latents, timestep, encoder_hidden_states=text)
+    finally:
+        pipe.unet.set_attn_processor(previous)
+    early_steps = sum(t >= 800 for t in schedule.timesteps)
+    assert early_steps == 2  # t in [0.8T, T]: the first 20% of 10 steps
+    layers = [n for n in pipe.unet.attn_processors if n.endswith("attn2.processor") and n.startswith("up_blocks")]
+    expected = {n for n in layers if int(n.split(".")[1]) in expected_blocks}
+    assert set(controller.applied) == expected
+    assert all(count == early_steps for count in controller.applied.values())
+
+
+def test_structure_processor_is_the_source_attention_map_applied_to_target_values(pipe):
+    attn = attention_module(pipe.unet, "attn1")
+    controller = EditController(EditConfig(), num_steps=10, num_train_timesteps=1000)
+    hidden = torch.randn(6, 64, attn.to_q.in_features)
+    with torch.no_grad():
+        out = SourceStructureProcessor(controller, "x")(attn, hidden)
+        plain = AttnProcessor2_0()(attn, hidden)
+
+        def heads(x):
+            return x.view(6, -1, attn.heads, x.shape[-1] // attn.heads).transpose(1, 2)
+
+        q, k, v = heads(attn.to_q(hidden)), heads(attn.to_k(hidden)), heads(attn.to_v(hidden))
+        for half in range(2):
+            s, t = LAYOUT.row(half, "source"), LAYOUT.row(half, "target")
+            attention_map = torch.softmax(q[s] @ k[s].transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+            explicit = attn.to_out[0]((attention_map @ v[t]).transpose(0, 1).reshape(64, -1))
+            torch.testing.assert_close(out[t], explicit, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(out[s], plain[s], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["attn1", "attn2"])
+def test_inactive_processor_equals_diffusers_default(pipe, kind):
+    attn = attention_module(pipe.unet, kind)
+    controller = EditController(EditConfig(**INTERVENTIONS_OFF), num_steps=10, num_train_timesteps=1000)
+    hidden = torch.randn(6, 64, attn.to_q.in_features)
+    context = torch.randn(6, 16, 32) if kind == "attn2" else None
+    with torch.no_grad():
+        ours = EditAttnProcessor(controller, "x")(attn, hidden, context)
+        theirs = AttnProcessor2_0()(attn, hidden, context)
+    assert torch.equal(ours, theirs)

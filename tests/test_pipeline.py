@@ -1,0 +1,101 @@
+import numpy as np
+import torch
+from conftest import INTERVENTIONS_OFF
+from diffusers import StableDiffusionPipeline
+from diffusers.models.attention_processor import AttnProcessor2_0
+from PIL import Image
+
+from coloredit import EditConfig, ObjectEdit
+from coloredit.images import feather_weights, load_mask
+
+SQUARE_MASK = np.zeros((64, 64), bool)
+SQUARE_MASK[16:48, 20:44] = True
+
+
+def test_interventions_off_target_is_diffusers_generation(pipe, components):
+    config = EditConfig(num_inference_steps=10, **INTERVENTIONS_OFF)
+    out = pipe("a red car", SQUARE_MASK, color="blue", seed=3, config=config)
+
+    sd = StableDiffusionPipeline(
+        **components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+    sd.set_progress_bar_config(disable=True)
+    expected = sd(
+        "a red car",
+        num_inference_steps=10,
+        guidance_scale=7.5,
+        generator=torch.Generator().manual_seed(3),
+        output_type="latent",
+    ).images
+    assert (out.latents["target"] - expected).abs().max().item() <= 1e-5
+    with torch.no_grad():
+        decode = lambda z: sd.vae.decode(z / sd.vae.config.scaling_factor).sample  # noqa: E731
+        assert (decode(out.latents["target"]) - decode(expected)).abs().max().item() <= 1e-5
+    # one batched call per step: reference | source | target, twice for CFG
+    assert out.unet["calls"] == 10 and out.unet["rows"] == 60
+    assert all(isinstance(p, AttnProcessor2_0) for p in pipe.unet.attn_processors.values())
+
+
+def test_real_image_edit_keeps_background_bytes(pipe, photo, fast_config):
+    image_path, mask_path = photo
+    out = pipe("a red car", mask_path, image=image_path, color="#2040ff", config=fast_config)
+    original = np.asarray(Image.open(image_path).convert("RGB"))
+    edited = np.asarray(out.image)
+    assert edited.shape == original.shape
+    mask = load_mask(mask_path, (128, 96))
+    outside = feather_weights(mask, fast_config.feather * 128) == 0
+    assert outside.sum() > 0.5 * outside.size
+    assert np.array_equal(edited[outside], original[outside])
+    assert np.abs(edited[mask].astype(int) - original[mask]).mean() > 1.0  # the object itself was re-rendered
+    assert set(out.unet["by_stage"]) == {"inversion", "edit"}
+
+
+def test_generated_source_background_is_the_source(pipe, fast_config):
+    out = pipe("a red car", SQUARE_MASK, color="green", seed=1, config=fast_config)
+    outside = feather_weights(SQUARE_MASK, fast_config.feather * 64) == 0
+    assert np.array_equal(np.asarray(out.image)[outside], np.asarray(out.source_image)[outside])
+    assert out.reference_prompt == "a green car"
+
+
+def test_reference_image_prompt_names_its_color(pipe, photo, fast_config):
+    image_path, mask_path = photo
+    swatch = Image.new("RGB", (40, 30), (30, 60, 230))
+    out = pipe("a red car", mask_path, image=image_path, reference=swatch, config=fast_config)
+    assert out.reference_prompt == "a blue car"
+    assert out.unet["by_stage"]["reference"]["calls"] == fast_config.num_inference_steps
+
+
+def test_saved_inversion_is_reused(pipe, photo, fast_config, tmp_path):
+    image_path, mask_path = photo
+    first = pipe("a red car", mask_path, image=image_path, color="blue", config=fast_config)
+    first.inversion.save(tmp_path / "inv.safetensors")
+    from coloredit import Inversion
+
+    again = pipe(
+        "a red car",
+        mask_path,
+        image=image_path,
+        color="blue",
+        config=fast_config,
+        inversion=Inversion.load(tmp_path / "inv.safetensors"),
+    )
+    assert "inversion" not in again.unet["by_stage"]
+    assert np.array_equal(np.asarray(first.image), np.asarray(again.image))
+
+
+def test_several_objects_edited_in_turn(pipe, photo, fast_config):
+    image_path, _ = photo
+    left, right = np.zeros((96, 128), bool), np.zeros((96, 128), bool)
+    left[20:60, 10:50], right[30:80, 80:120] = True, True
+    outs = pipe.edit_objects(
+        "a red car",
+        [ObjectEdit(mask=left, color="blue"), ObjectEdit(mask=right, color="yellow")],
+        image=image_path,
+        config=fast_config,
+    )
+    assert len(outs) == 2 and outs[0].image is not outs[1].image
+    assert np.array_equal(np.asarray(outs[1].source_image), np.asarray(outs[0].image))
+    original = np.asarray(Image.open(image_path).convert("RGB"))
+    radius = fast_config.feather * 128
+    outside = (feather_weights(left, radius) == 0) & (feather_weights(right, radius) == 0)
+    assert np.array_equal(np.asarray(outs[1].image)[outside], original[outside])
