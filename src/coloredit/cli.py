@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import INVERSIONS, PRESETS, preset
+from .config import DEFAULT_PRESET, INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
 
 
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--steps", type=int, help="denoising steps (default 50)")
     edit.add_argument("--seed", type=int, default=0)
     edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default null-text)")
-    edit.add_argument("--preset", choices=sorted(PRESETS), default="paper")
+    edit.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     edit.add_argument(
         "--set",
         dest="overrides",
@@ -64,13 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
+
+    demo = commands.add_parser(
+        "demo",
+        help="recolor a toy-world object on the shipped toy model (offline)",
+        description="Render a toy source and a reference of another color, recolor the "
+        "source on the shipped toy model, write source/reference/mask/edited/sheet PNGs "
+        "and print hue error, IoU with the source object and background change.",
+    )
+    demo.add_argument("-o", "--output", default="coloredit-demo", help="output folder (default: coloredit-demo)")
+    demo.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo")
+    demo.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"edit": run_edit}[args.command](args)
+        return {"edit": run_edit, "demo": run_demo}[args.command](args)
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
         return 2
@@ -146,6 +159,28 @@ def run_edit(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_demo(args: argparse.Namespace) -> int:
+    from .pipeline import ColorEditPipeline
+    from .toy.demo import run_demo as demo
+
+    config = preset(args.preset).with_overrides(args.overrides)
+    pipe = ColorEditPipeline.from_pretrained("toy")
+    pipe.set_progress_bar_config(disable=True)
+    result = demo(pipe, Path(args.output), config, force=args.force)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['source']} -> color of {result['reference']} in {result['seconds']:.1f} s")
+        print(
+            f"hue error {result['hue_error']:.1f} deg (edited {result['edited_hue']:.1f}, "
+            f"reference {result['reference_hue']:.1f})"
+        )
+        print(f"IoU with the source object {result['iou']:.3f}")
+        print(f"background change {result['background_change']:.2f} /255 (mean outside the object)")
+        print(f"wrote {', '.join(result['files'])}")
+    return 0
+
+
 def _merge_stages(stages: list[dict]) -> dict:
     merged: dict[str, dict[str, int]] = {}
     for by_stage in stages:
@@ -164,7 +199,7 @@ def load_pipeline(model: str, device: str | None, dtype: str):
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype == "auto":
         dtype = "float16" if device.startswith("cuda") else "float32"
-    return ColorEditPipeline.from_pretrained(model).to(device, getattr(torch, dtype))
+    return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .errors import ColorEditError
 
 INVERSIONS = ("null-text", "ddim")
+TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")
 COLOR_REFERENCES = ("generate", "swatch")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
@@ -43,6 +44,20 @@ class EditConfig:
     value_align: bool = True
     value_align_up_blocks: tuple[int, ...] | None = None
     tau: float = 0.8
+
+    # [ours] What the target branch is prompted with: the source prompt as given ("source", the paper),
+    # without its color words ("no-color": nothing pulls the object back to its old color), or with
+    # the reference's color word ("reference-color": the text-guided signal).
+    target_prompt: str = "source"
+
+    # [ours] Color transfer on the predicted clean latent (x0-AdaIN): in the first `color_transfer_steps`
+    # of the steps, after guidance, the target's predicted x0 inside the object is AdaIN-matched (per
+    # channel, weighted by the mask's coverage of each latent cell) to the reference object's clean
+    # latent, then the DDIM step continues with the unchanged noise estimate. The reference image's
+    # own statistics reach the target this way, also for colors no word names.
+    color_transfer: bool = False
+    color_transfer_steps: float = 0.6
+    color_transfer_std: bool = True  # match the spread too (False: mean only, keeps the source's shading)
 
     # Step 5, structure. [paper] the target's self-attention maps are the source's, all steps.
     # [ours] as SDPA(Q_S, K_S, V_T); which U-Net parts and which fraction of steps.
@@ -77,8 +92,9 @@ class EditConfig:
         need(self.guidance_scale >= 1.0, "guidance_scale must be >= 1")
         need(self.inversion in INVERSIONS, f"inversion must be one of {', '.join(INVERSIONS)}")
         need(self.color_reference in COLOR_REFERENCES, f"color_reference must be one of {COLOR_REFERENCES}")
+        need(self.target_prompt in TARGET_PROMPTS, f"target_prompt must be one of {', '.join(TARGET_PROMPTS)}")
         need(self.blend_mode in BLEND_MODES, f"blend_mode must be one of {', '.join(BLEND_MODES)}")
-        for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather"):
+        for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather", "color_transfer_steps"):
             need(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
         start, end = self.self_attn_steps
         need(0.0 <= start <= end <= 1.0, "self_attn_steps must be (start, end) with 0 <= start <= end <= 1")
@@ -129,12 +145,22 @@ def _parse_value(hint: typing.Any, text: str, key: str) -> typing.Any:
 
 
 PRESETS: dict[str, EditConfig] = {
+    # The paper's steps exactly, for comparison.
     "paper": EditConfig(),
+    # Our recipe: the reference image sets the color through the predicted clean latent (x0-AdaIN), the
+    # target prompt drops the old color word, structure comes from the source's self-attention in every
+    # block. Chosen from the toy-world ablation (docs/ablation.md).
+    "coloredit": EditConfig(
+        target_prompt="no-color",
+        color_transfer=True,
+        self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),
+    ),
 }
+DEFAULT_PRESET = "coloredit"
 
 
-def preset(name: str) -> EditConfig:
-    """A named configuration: "paper" follows the paper's steps exactly."""
+def preset(name: str = DEFAULT_PRESET) -> EditConfig:
+    """A named configuration: "paper" follows the paper's steps exactly; "coloredit" is the default."""
     if name not in PRESETS:
         raise ColorEditError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return dataclasses.replace(PRESETS[name])

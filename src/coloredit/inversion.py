@@ -122,6 +122,44 @@ def ddim_inversion(
     return torch.cat(latents)
 
 
+CleanEdit = Callable[[int, int, torch.Tensor], torch.Tensor]
+
+
+def guided_ddim(
+    eps: NoisePredictor,
+    latents: torch.Tensor,
+    cond: torch.Tensor,
+    uncond_at: Callable[[int], torch.Tensor],
+    schedule: NoiseSchedule,
+    guidance_scale: float,
+    before_step: Callable[[int, int], None] | None = None,
+    edit_clean: CleanEdit | None = None,
+    after_step: CleanEdit | None = None,
+    progress: Callable = iter,
+) -> torch.Tensor:
+    """Classifier-free-guided DDIM sampling of a batch, one U-Net call (2 x batch rows) per step.
+
+    Hooks: `before_step(step, t)` before the U-Net call; `edit_clean(step, t, x0)` may change the
+    predicted clean latents before the step (the noise estimate is kept); `after_step(step, t, z)` may
+    change the stepped latents. Without hooks this is exactly diffusers' DDIM with guidance.
+    """
+    for step, timestep in enumerate(progress(schedule.timesteps)):
+        if before_step is not None:
+            before_step(step, timestep)
+        embeddings = torch.cat([uncond_at(step), cond])
+        noise_uncond, noise_cond = eps(latents.repeat(2, 1, 1, 1), timestep, embeddings).chunk(2)
+        noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+        alpha_t, alpha_prev = schedule.alphas(step)
+        if edit_clean is None:
+            latents = ddim_step(latents, noise, alpha_t, alpha_prev)
+        else:
+            clean = edit_clean(step, timestep, predicted_clean(latents, noise, alpha_t))
+            latents = alpha_prev.sqrt() * clean + (1 - alpha_prev).sqrt() * noise
+        if after_step is not None:
+            latents = after_step(step, timestep, latents)
+    return latents
+
+
 def null_text_inversion(
     eps: NoisePredictor,
     trajectory: torch.Tensor,

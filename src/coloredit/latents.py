@@ -83,3 +83,33 @@ class BackgroundRestore:
     def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
         if step >= self.start_step:
             latents["target"] = self.mask * latents["target"] + (1 - self.mask) * latents["source"]
+
+
+class CleanColorTransfer:
+    """[ours] x0-AdaIN: during the first `last_step` steps, the target's predicted clean latent inside the
+    object takes the reference object's per-channel statistics. Statistics and update are weighted by
+    the target mask's coverage of each cell; the reference's are taken over cells more than half its
+    object, from its known clean latent or, when there is none, its own current x0 prediction."""
+
+    def __init__(
+        self,
+        last_step: int,
+        target_region: torch.Tensor,
+        reference_region: torch.Tensor,
+        reference_clean: torch.Tensor | None,
+        match_std: bool,
+    ):
+        self.last_step, self.target_region, self.match_std = last_step, target_region, match_std
+        core = (reference_region > 0.5).float()
+        self.reference_weights = core if core.sum() > 0 else reference_region
+        self.reference_clean = reference_clean
+
+    def __call__(self, step: int, timestep: int, clean: dict[str, torch.Tensor]) -> None:
+        if step >= self.last_step:
+            return
+        target = clean["target"]
+        reference = self.reference_clean if self.reference_clean is not None else clean["reference"]
+        mean, std = masked_channel_stats(target, self.target_region)
+        ref_mean, ref_std = masked_channel_stats(reference, self.reference_weights)
+        moved = adain(target, mean, std, ref_mean, ref_std if self.match_std else std)
+        clean["target"] = target + self.target_region * (moved - target)

@@ -6,7 +6,7 @@ inversion.py (1), images.py (2, paste-back), attention/ (4, 5), latents.py (6, 7
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +18,15 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from .accounting import CostLedger
 from .attention import BRANCHES, EditController
-from .colors import nearest_color_name, parse_color, with_color_word
-from .config import EditConfig
+from .colors import COLOR_WORDS, nearest_color_name, parse_color, remove_color_words, with_color_word
+from .config import EditConfig, preset
 from .errors import ColorEditError
 from .images import ImageLike, feather_weights, load_image, load_mask, paste_back, working_size
-from .inversion import Inversion, NoiseSchedule, ddim_inversion, ddim_step, null_text_inversion
-from .latents import BackgroundRestore, LatentBlend, latent_coverage, latent_mask
+from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion
+from .latents import BackgroundRestore, CleanColorTransfer, LatentBlend, latent_coverage, latent_mask
 
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
+TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Branch:
     cond: torch.Tensor  # 1 x tokens x dim
     uncond: torch.Tensor  # steps x tokens x dim: one unconditional embedding per step
     region: torch.Tensor | None = None  # 1 x 1 x h x w: how much of each latent cell is its object
+    clean: torch.Tensor | None = None  # 1 x C x h x w: its clean latent, when known (an inverted image)
 
 
 @dataclass
@@ -95,13 +97,18 @@ class ColorEditPipeline(DiffusionPipeline):
     def from_pretrained(cls, model: str | Path = DEFAULT_MODEL, **kwargs) -> ColorEditPipeline:
         """Load a diffusers SD folder or hub id (safetensors only); "toy" is the shipped toy model."""
         kwargs.setdefault("use_safetensors", True)
+        if "torch_dtype" not in kwargs:  # components load in their files' dtype otherwise (the toy ships fp16)
+            kwargs.setdefault("dtype", torch.float32)
+        if str(model) == "toy":
+            model = TOY_MODEL
         try:
-            return super().from_pretrained(str(model), **kwargs)
+            pipe = super().from_pretrained(str(model), **kwargs)
         except (OSError, ValueError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
             raise ColorEditError(
                 f"cannot load model {str(model)!r} (no such folder, or no network?): {reason}"
             ) from None
+        return pipe
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -120,7 +127,7 @@ class ColorEditPipeline(DiffusionPipeline):
     ) -> ColorEditOutput:
         """Recolor the masked object of `image` (or of the image `prompt` + `seed` generate) to the color
         of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b)."""
-        config = config or EditConfig()
+        config = config or preset()
         if (reference is None) == (color is None):
             raise ColorEditError("give exactly one of a reference image or a color")
         self.ledger = CostLedger()
@@ -178,15 +185,7 @@ class ColorEditPipeline(DiffusionPipeline):
         cond, empty = self.encode_text([prompt]), self.encode_text([""])
         if image is None:
             work = (self.native_size, self.native_size)
-            generator = torch.Generator("cpu").manual_seed(seed)
-            shape = (
-                1,
-                self.unet.config.in_channels,
-                work[1] // self.vae_scale_factor,
-                work[0] // self.vae_scale_factor,
-            )
-            initial = torch.randn(shape, generator=generator).to(self.device) * self.scheduler.init_noise_sigma
-            branch = Branch(prompt, initial, cond, empty.expand(len(schedule), -1, -1))
+            branch = Branch(prompt, self.initial_noise(seed, work), cond, empty.expand(len(schedule), -1, -1))
             return Source(branch, work, None, None)
         original = load_image(image, "image")
         work = working_size(*original.size, self.native_size, self.size_multiple)
@@ -275,6 +274,7 @@ class ColorEditPipeline(DiffusionPipeline):
             self.encode_text([prompt]),
             self.uncond_per_step(inversion, empty, len(schedule)),
             weights.to(self.device),
+            clean=inversion.latents[:1].to(self.device),
         )
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
@@ -283,8 +283,20 @@ class ColorEditPipeline(DiffusionPipeline):
     ) -> dict[str, torch.Tensor]:
         """One batched U-Net call per step for reference | source | target (x2 for CFG)."""
         controller = EditController(config, len(schedule), schedule.num_train_timesteps)
-        s = source.branch
-        region = latent_mask(s.region, config.mask_dilation)
+        s, steps = source.branch, len(schedule)
+        target_prompt = self.target_prompt(s.prompt, reference.prompt, config)
+        target = Branch(target_prompt, s.initial_latents, self.encode_text([target_prompt]), s.uncond, s.region)
+        rows = [{"reference": reference, "source": s, "target": target}[name] for name in BRANCHES]
+        on_clean = []
+        if config.color_transfer:
+            transfer = CleanColorTransfer(
+                round(config.color_transfer_steps * steps),
+                s.region,
+                reference.region,
+                reference.clean,
+                config.color_transfer_std,
+            )
+            on_clean.append(transfer)
         after_step = [
             LatentBlend(
                 config.blend_ratio,
@@ -294,28 +306,35 @@ class ColorEditPipeline(DiffusionPipeline):
                 reference.region,
                 schedule.num_train_timesteps,
             ),
-            BackgroundRestore(round(config.background_start * len(schedule)), region),
+            BackgroundRestore(round(config.background_start * steps), latent_mask(s.region, config.mask_dilation)),
         ]
-        branches = {"reference": reference, "source": s, "target": s}
-        latents = {name: branch.initial_latents for name, branch in branches.items()}
-        cond = torch.cat([branches[name].cond for name in BRANCHES])
         previous = controller.install(self.unet)
         try:
-            for step, timestep in enumerate(self.progress_bar(schedule.timesteps)):
-                controller.set_step(step, timestep)
-                uncond = torch.cat([branches[name].uncond[step : step + 1] for name in BRANCHES])
-                current = torch.cat([latents[name] for name in BRANCHES])
-                noise_uncond, noise_cond = self.predict_noise(
-                    current.repeat(2, 1, 1, 1), timestep, torch.cat([uncond, cond])
-                ).chunk(2)
-                noise = noise_uncond + config.guidance_scale * (noise_cond - noise_uncond)
-                stepped = ddim_step(current, noise, *schedule.alphas(step))
-                latents = dict(zip(BRANCHES, stepped.split(1), strict=True))
-                for callback in after_step:
-                    callback(step, timestep, latents)
+            final = guided_ddim(
+                self.predict_noise,
+                torch.cat([branch.initial_latents for branch in rows]),
+                torch.cat([branch.cond for branch in rows]),
+                lambda step: torch.cat([branch.uncond[step : step + 1] for branch in rows]),
+                schedule,
+                config.guidance_scale,
+                before_step=controller.set_step,
+                edit_clean=_per_branch(on_clean),
+                after_step=_per_branch(after_step),
+                progress=self.progress_bar,
+            )
         finally:
             self.unet.set_attn_processor(previous)
-        return latents
+        return dict(zip(BRANCHES, final.split(1), strict=True))
+
+    @staticmethod
+    def target_prompt(source_prompt: str, reference_prompt: str, config: EditConfig) -> str:
+        """The target branch's prompt, by `config.target_prompt`."""
+        if config.target_prompt == "no-color":
+            return remove_color_words(source_prompt)
+        if config.target_prompt == "reference-color":
+            words = [w for w in reference_prompt.split() if w.lower().strip(".,;:!?") in COLOR_WORDS]
+            return with_color_word(source_prompt, words[0]) if words else source_prompt
+        return source_prompt
 
     def finish(
         self, latents: dict[str, torch.Tensor], source: Source, pixel_mask: np.ndarray, config: EditConfig
@@ -328,7 +347,34 @@ class ColorEditPipeline(DiffusionPipeline):
         weights = feather_weights(pixel_mask, config.feather * max(original.size))
         return paste_back(edited, original, weights), original
 
+    # ---- plain generation (the floor an edit is compared with) -------------------------------------
+    @torch.no_grad()
+    def generate(
+        self, prompts: list[str], seeds: list[int], num_inference_steps: int = 50, guidance_scale: float = 7.5
+    ) -> list[Image.Image]:
+        """Text-to-image with guided DDIM, batched, each seed's noise drawn as diffusers draws it."""
+        schedule = NoiseSchedule(self.scheduler, num_inference_steps)
+        work = (self.native_size, self.native_size)
+        latents = torch.cat([self.initial_noise(seed, work) for seed in seeds])
+        empty = self.encode_text([""]).expand(len(prompts), -1, -1)
+        with self.ledger.stage_of("generate"):
+            final = guided_ddim(
+                self.predict_noise,
+                latents,
+                self.encode_text(prompts),
+                lambda step: empty,
+                schedule,
+                guidance_scale,
+                progress=self.progress_bar,
+            )
+        return [self.decode(z) for z in final.split(1)]
+
     # ---- model plumbing --------------------------------------------------------------------------
+    def initial_noise(self, seed: int, size: tuple[int, int]) -> torch.Tensor:
+        shape = (1, self.unet.config.in_channels, size[1] // self.vae_scale_factor, size[0] // self.vae_scale_factor)
+        noise = torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed))
+        return noise.to(self.device) * self.scheduler.init_noise_sigma
+
     @property
     def native_size(self) -> int:
         return self.unet.config.sample_size * self.vae_scale_factor
@@ -373,3 +419,17 @@ class ColorEditPipeline(DiffusionPipeline):
         if inversion.uncond_embeddings is not None:
             return inversion.uncond_embeddings.to(self.device)
         return empty.expand(steps, -1, -1)
+
+
+def _per_branch(callbacks: list) -> Callable | None:
+    """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}."""
+    if not callbacks:
+        return None
+
+    def hook(step: int, timestep: int, stacked: torch.Tensor) -> torch.Tensor:
+        latents = dict(zip(BRANCHES, stacked.split(1), strict=True))
+        for callback in callbacks:
+            callback(step, timestep, latents)
+        return torch.cat([latents[name] for name in BRANCHES])
+
+    return hook

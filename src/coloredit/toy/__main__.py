@@ -1,0 +1,54 @@
+"""`python -m coloredit.toy train|evaluate`: train the toy model, score its generations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coloredit.toy")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train the toy model (resumable) and write a pipeline folder")
+    train.add_argument("--out", type=Path, default=Path("src/coloredit/assets/toy"))
+    train.add_argument("--work", type=Path, default=Path("runs/toy-train"), help="checkpoints (resume from here)")
+    train.add_argument("--threads", type=int, default=2)
+    from .train import TrainConfig
+
+    for f in fields(TrainConfig):
+        train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    evaluate = commands.add_parser("evaluate", help="score generation: color and shape accuracy")
+    evaluate.add_argument("--model", default="toy")
+    evaluate.add_argument("--per-pair", type=int, default=4, help="samples per (color, shape) pair")
+    evaluate.add_argument("--steps", type=int, default=50)
+    evaluate.add_argument("--guidance", type=float, default=5.0)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if args.command == "train":
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        torch.set_num_threads(args.threads)
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+        started = time.perf_counter()
+        from .train import train as run_training
+
+        out = run_training(args.out, args.work, config)
+        print(f"wrote {out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        return 0
+    from ..pipeline import ColorEditPipeline
+    from .evaluate import score_generation
+
+    pipe = ColorEditPipeline.from_pretrained(args.model)
+    pipe.set_progress_bar_config(disable=True)
+    print(json.dumps(score_generation(pipe, args.per_pair, args.steps, args.guidance), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Train the toy world's model on CPU: the VAE, then the U-Net with the text encoder.
+
+Resumable: the full training state is saved atomically every `checkpoint_every` steps, and a rerun
+with the same work folder continues where it stopped. Batches are drawn from a generator seeded by the
+step, so a resumed run draws what an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler
+from tqdm import tqdm
+
+from ..tiny import SD_SCHEDULER
+from .models import MAX_TOKENS, toy_scheduler, toy_text_encoder, toy_tokenizer, toy_unet, toy_vae
+from .render import render
+
+
+@dataclass
+class TrainConfig:
+    images: int = 16000
+    vae_steps: int = 600
+    vae_batch: int = 32
+    vae_lr: float = 1e-3
+    unet_steps: int = 2400
+    unet_batch: int = 64
+    unet_lr: float = 8e-4
+    warmup: int = 100
+    empty_caption: float = 0.1  # share of captions dropped, for classifier-free guidance
+    min_snr: float = 5.0
+    ema: float = 0.999
+    checkpoint_every: int = 100
+    seed: int = 0
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 5%."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def dataset(config: TrainConfig) -> tuple[torch.Tensor, list[str]]:
+    scenes = [render(config.seed * 10_000_000 + i) for i in tqdm(range(config.images), desc="render", mininterval=5)]
+    images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return images, [s.caption for s in scenes]
+
+
+def save_state(state: dict, path: Path) -> None:
+    temp = path.with_suffix(".tmp")
+    torch.save(state, temp)
+    os.replace(temp, path)
+
+
+def train(out: Path, work: Path, config: TrainConfig) -> Path:
+    """Train (or resume) and write a diffusers pipeline folder (fp16 safetensors) to `out`."""
+    work.mkdir(parents=True, exist_ok=True)
+    state_path = work / "state.pt"
+    state = torch.load(state_path, weights_only=False) if state_path.exists() else {"config": asdict(config)}
+    images, captions = dataset(config)
+    tokenizer = toy_tokenizer()
+    vae, unet, text_encoder = toy_vae(), toy_unet(), toy_text_encoder(tokenizer)
+
+    # -- the VAE ------------------------------------------------------------------------------------
+    vae_opt = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr)
+    if "vae" in state:
+        vae.load_state_dict(state["vae"])
+        vae_opt.load_state_dict(state["vae_opt"])
+    start = state.get("vae_step", 0)
+    bar = tqdm(range(start, config.vae_steps), desc="vae", initial=start, total=config.vae_steps)
+    for step in bar:
+        for group in vae_opt.param_groups:
+            group["lr"] = config.vae_lr * lr_factor(step, config.vae_steps, 50)
+        g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        batch = images[torch.randint(len(images), (config.vae_batch,), generator=g)]
+        posterior = vae.encode(batch).latent_dist
+        recon = vae.decode(posterior.sample(generator=g)).sample
+        kl = posterior.kl().mean() / batch[0].numel()
+        loss = F.mse_loss(recon, batch) + 0.1 * F.l1_loss(recon, batch) + 1e-3 * kl
+        vae_opt.zero_grad()
+        loss.backward()
+        vae_opt.step()
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.vae_steps:
+            state.update(vae=vae.state_dict(), vae_opt=vae_opt.state_dict(), vae_step=step + 1)
+            save_state(state, state_path)
+    vae.eval().requires_grad_(False)
+
+    with torch.no_grad():
+        latents = torch.cat([vae.encode(chunk).latent_dist.mean for chunk in images.split(512)])
+    scaling = float(1.0 / latents.std())
+    vae.register_to_config(scaling_factor=scaling)
+    latents = latents * scaling
+
+    # -- the U-Net and the text encoder ----------------------------------------------------------------
+    ids = tokenizer(
+        captions, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt"
+    ).input_ids
+    empty_ids = tokenizer([""], padding="max_length", max_length=MAX_TOKENS, return_tensors="pt").input_ids
+    noise_scheduler = DDPMScheduler(**{k: v for k, v in SD_SCHEDULER.items() if k != "set_alpha_to_one"})
+    alphas = noise_scheduler.alphas_cumprod
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=config.unet_lr, weight_decay=1e-2)
+    ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
+    if "unet" in state:
+        for module, key in ((unet, "unet"), (text_encoder, "text"), (ema_unet, "ema_unet"), (ema_text, "ema_text")):
+            module.load_state_dict(state[key])
+        opt.load_state_dict(state["opt"])
+    ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
+    start = state.get("unet_step", 0)
+    bar = tqdm(range(start, config.unet_steps), desc="unet", initial=start, total=config.unet_steps)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = config.unet_lr * lr_factor(step, config.unet_steps, config.warmup)
+        g = torch.Generator().manual_seed(config.seed * 2_000_003 + step)
+        index = torch.randint(len(latents), (config.unet_batch,), generator=g)
+        clean = latents[index]
+        tokens = torch.where(
+            torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption, empty_ids, ids[index]
+        )
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.unet_batch,), generator=g)
+        noise = torch.randn(clean.shape, generator=g)
+        noisy = noise_scheduler.add_noise(clean, noise, t)
+        pred = unet(noisy, t, encoder_hidden_states=text_encoder(tokens)[0]).sample
+        snr = alphas[t] / (1 - alphas[t])
+        weight = torch.clamp(snr, max=config.min_snr) / snr
+        loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            decay = min(config.ema, (1 + step) / (10 + step))
+            for ema_p, p in zip(ema_params, params, strict=True):
+                ema_p.lerp_(p, 1 - decay)
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.unet_steps:
+            state.update(
+                unet=unet.state_dict(),
+                text=text_encoder.state_dict(),
+                ema_unet=ema_unet.state_dict(),
+                ema_text=ema_text.state_dict(),
+                opt=opt.state_dict(),
+                unet_step=step + 1,
+            )
+            save_state(state, state_path)
+
+    from ..pipeline import ColorEditPipeline
+
+    pipe = ColorEditPipeline(
+        vae=vae, text_encoder=ema_text.eval(), tokenizer=tokenizer, unet=ema_unet.eval(), scheduler=toy_scheduler()
+    )
+    pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    return out
