@@ -10,8 +10,9 @@ from coloredit.attention import (
     BranchLayout,
     EditAttnProcessor,
     EditController,
-    SourceStructureProcessor,
-    ValueAlignProcessor,
+    ReferenceAppearance,
+    SourceStructure,
+    ValueAlignment,
 )
 from coloredit.inversion import NoiseSchedule
 
@@ -27,7 +28,7 @@ def test_value_alignment_gives_target_the_reference_statistics():
     generator = torch.Generator().manual_seed(0)
     scale, shift = 0.5 + 3 * torch.rand(6, 1, 1, 8, generator=generator), torch.randn(6, 1, 1, 8, generator=generator)
     value = torch.randn(6, 4, 16, 8, generator=generator) * scale + shift
-    _, _, aligned = ValueAlignProcessor(controller, "x").edit(None, None, value)
+    _, _, aligned, _ = ValueAlignment(controller).apply(None, None, value, None)
     for half in range(2):
         target, reference = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
         torch.testing.assert_close(aligned[target].mean(-2), value[reference].mean(-2), atol=1e-5, rtol=0)
@@ -56,7 +57,7 @@ def test_value_alignment_touches_only_chosen_layers_and_early_steps(pipe, up_blo
     assert early_steps == 2  # t in [0.8T, T]: the first 20% of 10 steps
     layers = [n for n in pipe.unet.attn_processors if n.endswith("attn2.processor") and n.startswith("up_blocks")]
     expected = {n for n in layers if int(n.split(".")[1]) in expected_blocks}
-    assert set(controller.applied) == expected
+    assert set(controller.applied) == {(name, "value_alignment") for name in expected}
     assert all(count == early_steps for count in controller.applied.values())
 
 
@@ -65,7 +66,7 @@ def test_structure_processor_is_the_source_attention_map_applied_to_target_value
     controller = EditController(EditConfig(), num_steps=10, num_train_timesteps=1000)
     hidden = torch.randn(6, 64, attn.to_q.in_features)
     with torch.no_grad():
-        out = SourceStructureProcessor(controller, "x")(attn, hidden)
+        out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
         plain = AttnProcessor2_0()(attn, hidden)
 
         def heads(x):
@@ -87,6 +88,39 @@ def test_inactive_processor_equals_diffusers_default(pipe, kind):
     hidden = torch.randn(6, 64, attn.to_q.in_features)
     context = torch.randn(6, 16, 32) if kind == "attn2" else None
     with torch.no_grad():
-        ours = EditAttnProcessor(controller, "x")(attn, hidden, context)
+        ours = EditAttnProcessor(controller, "x", [])(attn, hidden, context)
         theirs = AttnProcessor2_0()(attn, hidden, context)
     assert torch.equal(ours, theirs)
+
+
+def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
+    attn = attention_module(pipe.unet, "attn1")
+    target_region, reference_region = torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
+    target_region[..., :4, :4], reference_region[..., 4:, 4:] = 1.0, 1.0
+    controller = EditController(
+        EditConfig(appearance_transfer=True),
+        num_steps=10,
+        num_train_timesteps=1000,
+        regions={"target": target_region, "reference": reference_region},
+    )
+    hidden = torch.randn(6, 64, attn.to_q.in_features)
+    with torch.no_grad():
+        out = EditAttnProcessor(controller, "x", [ReferenceAppearance(controller)])(attn, hidden)
+        plain = AttnProcessor2_0()(attn, hidden)
+
+        def heads(x):
+            return x.view(6, -1, attn.heads, x.shape[-1] // attn.heads).transpose(1, 2)
+
+        q, k, v = heads(attn.to_q(hidden)), heads(attn.to_k(hidden)), heads(attn.to_v(hidden))
+        inside, ref_inside = target_region.flatten() > 0.5, reference_region.flatten() > 0.5
+        for half in range(2):
+            t, r = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
+            keys, values = torch.cat([k[t], k[r][:, ref_inside]], dim=1), torch.cat([v[t], v[r][:, ref_inside]], dim=1)
+            weights = torch.softmax(q[t][:, inside] @ keys.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+            explicit = attn.to_out[0]((weights @ values).transpose(0, 1).reshape(int(inside.sum()), -1))
+            torch.testing.assert_close(out[t][inside], explicit, atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(out[t][~inside], plain[t][~inside], atol=1e-5, rtol=0)
+            for branch in ("reference", "source"):
+                torch.testing.assert_close(
+                    out[LAYOUT.row(half, branch)], plain[LAYOUT.row(half, branch)], atol=1e-6, rtol=0
+                )

@@ -75,3 +75,29 @@ def test_prompt_color_words():
     assert with_color_word("a green car", "red") == "a red car"
     assert with_color_word("a dark green car", "red") == "a dark red car"
     assert with_color_word("a photo of a car", "blue") == "a photo of a blue car"
+
+
+def test_lab_matches_scikit_image_and_inverts():
+    from skimage.color import rgb2lab
+
+    rgb = np.random.default_rng(1).random((200, 3))
+    from coloredit.colors import lab_to_rgb, rgb_to_lab
+
+    assert np.allclose(rgb_to_lab(rgb), rgb2lab(rgb[None])[0], atol=1e-2)  # skimage rounds its matrix differently
+    assert np.allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-6)
+
+
+def test_chroma_lock_moves_mean_chroma_and_keeps_lightness():
+    from coloredit.colors import lock_chroma, rgb_to_lab
+
+    rng = np.random.default_rng(2)
+    image = np.clip(rng.normal([200, 40, 40], 15, (16, 16, 3)), 0, 255).astype(np.uint8)  # a textured red
+    weights = np.zeros((16, 16))
+    weights[4:12, 4:12] = 1.0
+    blue_ab = rgb_to_lab(np.array([0.1, 0.3, 0.9]))[1:]
+    locked = lock_chroma(image, weights, blue_ab)
+    before, after = rgb_to_lab(image / 255.0), rgb_to_lab(locked / 255.0)
+    inside = weights > 0
+    assert np.abs(after[inside][:, 1:].mean(axis=0) - blue_ab).max() < 6  # gamut clipping costs a little
+    assert np.abs(after[inside][:, 0] - before[inside][:, 0]).mean() < 6
+    assert np.array_equal(locked[~inside], image[~inside])

@@ -99,3 +99,29 @@ def test_several_objects_edited_in_turn(pipe, photo, fast_config):
     radius = fast_config.feather * 128
     outside = (feather_weights(left, radius) == 0) & (feather_weights(right, radius) == 0)
     assert np.array_equal(np.asarray(outs[1].image)[outside], original[outside])
+
+
+def test_reference_inversion_is_cached_by_content(pipe, photo, fast_config):
+    image_path, mask_path = photo
+    swatch = Image.new("RGB", (32, 24), (200, 30, 160))
+    first = pipe("a red car", mask_path, image=image_path, reference=swatch, config=fast_config)
+    second = pipe("a red car", mask_path, image=image_path, reference=swatch.copy(), config=fast_config)
+    assert first.unet["by_stage"]["reference"]["calls"] == fast_config.num_inference_steps
+    assert "reference" not in second.unet["by_stage"] and "inversion" not in second.unet["by_stage"]
+    assert second.unet["rows"] <= 0.8 * first.unet["rows"]
+    other = pipe(
+        "a red car", mask_path, image=image_path, reference=Image.new("RGB", (32, 24), (0, 200, 0)), config=fast_config
+    )
+    assert other.unet["by_stage"]["reference"]["calls"] == fast_config.num_inference_steps
+
+
+def test_color_lock_moves_object_chroma_only(pipe, photo, fast_config):
+    from coloredit.colors import rgb_to_lab
+
+    image_path, mask_path = photo
+    locked = pipe(
+        "a red car", mask_path, image=image_path, color="#00c000", config=fast_config.replace(color_lock=True)
+    )
+    mask = load_mask(mask_path, (128, 96))
+    ab = rgb_to_lab(np.asarray(locked.image)[mask] / 255.0)[:, 1:].mean(axis=0)
+    assert np.abs(ab - rgb_to_lab(np.array([0.0, 0.75, 0.0]))[1:]).max() < 15

@@ -117,3 +117,39 @@ def with_color_word(prompt: str, color_name: str) -> str:
     if not words:
         return color_name
     return " ".join([*words[:-1], color_name, words[-1]])
+
+
+_D65 = np.array([0.95047, 1.0, 1.08883])
+_RGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB values in [0, 1] (last axis)."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ _RGB_TO_XYZ.T / _D65
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """Inverse of `rgb_to_lab`, clipped to [0, 1]."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
+    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65
+    linear = xyz @ np.linalg.inv(_RGB_TO_XYZ).T
+    rgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.clip(linear, 0, None) ** (1 / 2.4) - 0.055)
+    return np.clip(rgb, 0.0, 1.0)
+
+
+def lock_chroma(image: np.ndarray, weights: np.ndarray, reference_ab: np.ndarray) -> np.ndarray:
+    """Move the weighted region's mean CIELAB chroma (a*, b*) to `reference_ab`, keeping every pixel's
+    lightness and its chroma deviation from the region's mean (texture); uint8 in, uint8 out."""
+    lab = rgb_to_lab(image / 255.0)
+    w = weights[..., None]
+    mean_ab = (lab[..., 1:] * w).sum(axis=(0, 1)) / max(float(weights.sum()), 1e-8)
+    lab[..., 1:] += w * (np.asarray(reference_ab) - mean_ab)
+    return (lab_to_rgb(lab) * 255).round().astype(np.uint8)

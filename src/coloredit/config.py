@@ -65,6 +65,12 @@ class EditConfig:
     self_attn_blocks: tuple[str, ...] = ("up_blocks",)
     self_attn_steps: tuple[float, float] = (0.0, 1.0)
 
+    # [ours] Image-dependent transfer in self-attention: inside the object, target queries also attend to
+    # the reference object's keys/values, in the chosen U-Net parts and fraction of steps.
+    appearance_transfer: bool = False
+    appearance_blocks: tuple[str, ...] = ("up_blocks",)
+    appearance_steps: tuple[float, float] = (0.0, 0.6)
+
     # Step 6, latent blending. [paper] ratio 0.1 of the reference latent into the object region.
     # [ours] "statistics" blends toward the reference object's per-channel latent mean/std (the
     # reference object need not sit where the target's is); "spatial" blends the latent itself.
@@ -76,6 +82,9 @@ class EditConfig:
     # fraction of the steps on, with the latent mask dilated by `mask_dilation` cells; then the original
     # pixels pasted back outside a mask feathered over `feather` (fraction of the image's longer side).
     background_start: float = 0.6
+    # [ours] Optional pixel-space color lock after decoding: the object's mean CIELAB chroma is moved to the
+    # reference's, lightness and texture kept. Off by default: the diffusion path earns its numbers alone.
+    color_lock: bool = False
     mask_dilation: int = 1
     paste_back: bool = True
     feather: float = 0.02
@@ -96,9 +105,11 @@ class EditConfig:
         need(self.blend_mode in BLEND_MODES, f"blend_mode must be one of {', '.join(BLEND_MODES)}")
         for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather", "color_transfer_steps"):
             need(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
-        start, end = self.self_attn_steps
-        need(0.0 <= start <= end <= 1.0, "self_attn_steps must be (start, end) with 0 <= start <= end <= 1")
-        need(all(b in UNET_BLOCKS for b in self.self_attn_blocks), f"self_attn_blocks: choose from {UNET_BLOCKS}")
+        for name in ("self_attn_steps", "appearance_steps"):
+            start, end = getattr(self, name)
+            need(0.0 <= start <= end <= 1.0, f"{name} must be (start, end) with 0 <= start <= end <= 1")
+        for name in ("self_attn_blocks", "appearance_blocks"):
+            need(all(b in UNET_BLOCKS for b in getattr(self, name)), f"{name}: choose from {UNET_BLOCKS}")
         need(self.mask_dilation >= 0, "mask_dilation must be >= 0")
 
     def replace(self, **changes: typing.Any) -> EditConfig:

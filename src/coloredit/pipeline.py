@@ -6,6 +6,9 @@ inversion.py (1), images.py (2, paste-back), attention/ (4, 5), latents.py (6, 7
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,15 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from .accounting import CostLedger
 from .attention import BRANCHES, EditController
-from .colors import COLOR_WORDS, nearest_color_name, parse_color, remove_color_words, with_color_word
+from .colors import (
+    COLOR_WORDS,
+    lock_chroma,
+    nearest_color_name,
+    parse_color,
+    remove_color_words,
+    rgb_to_lab,
+    with_color_word,
+)
 from .config import EditConfig, preset
 from .errors import ColorEditError
 from .images import ImageLike, feather_weights, load_image, load_mask, paste_back, working_size
@@ -39,6 +50,7 @@ class Branch:
     uncond: torch.Tensor  # steps x tokens x dim: one unconditional embedding per step
     region: torch.Tensor | None = None  # 1 x 1 x h x w: how much of each latent cell is its object
     clean: torch.Tensor | None = None  # 1 x C x h x w: its clean latent, when known (an inverted image)
+    chroma: np.ndarray | None = None  # mean CIELAB (a*, b*) of its object: the color it stands for
 
 
 @dataclass
@@ -92,6 +104,8 @@ class ColorEditPipeline(DiffusionPipeline):
         self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.ledger = CostLedger()
+        self.inversion_cache: OrderedDict[str, Inversion] = OrderedDict()
+        self.inversion_cache_size = 8
 
     @classmethod
     def from_pretrained(cls, model: str | Path = DEFAULT_MODEL, **kwargs) -> ColorEditPipeline:
@@ -146,7 +160,7 @@ class ColorEditPipeline(DiffusionPipeline):
             latents = self.denoise_branches(source, ref, schedule, config)
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
         with self.ledger.stage_of("decode"):
-            edited, source_image = self.finish(latents, source, pixel_mask, config)
+            edited, source_image = self.finish(latents, source, ref, pixel_mask, config)
         return ColorEditOutput(
             image=edited,
             source_image=source_image,
@@ -205,8 +219,15 @@ class ColorEditPipeline(DiffusionPipeline):
     def invert(
         self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str | None = None
     ) -> Inversion:
-        """Invert an image (already at the working size) into a trajectory its prompt reconstructs."""
+        """Invert an image (already at the working size) into a trajectory its prompt reconstructs.
+
+        Results are cached by content (image bytes, prompt, model, steps, method and its settings), so
+        editing several objects or images to one reference inverts it once."""
         method = method or config.inversion
+        key = self.inversion_key(image, prompt, schedule, config, method)
+        if key in self.inversion_cache:
+            self.inversion_cache.move_to_end(key)
+            return self.inversion_cache[key]
         cond = self.encode_text([prompt])
         trajectory = ddim_inversion(self.predict_noise, self.encode_image(image), cond, schedule, self.progress_bar)
         uncond = None
@@ -224,7 +245,26 @@ class ColorEditPipeline(DiffusionPipeline):
                     config.null_text_early_stop,
                     self.progress_bar,
                 )
-        return Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
+        inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
+        self.inversion_cache[key] = inversion
+        while len(self.inversion_cache) > self.inversion_cache_size:
+            self.inversion_cache.popitem(last=False)
+        return inversion
+
+    def inversion_key(
+        self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str
+    ) -> str:
+        settings = [prompt, method, schedule.timesteps, str(image.size), id(self.unet), self.name_or_path]
+        if method == "null-text":
+            settings += [
+                config.guidance_scale,
+                config.null_text_inner_steps,
+                config.null_text_lr,
+                config.null_text_early_stop,
+            ]
+        digest = hashlib.sha256(np.asarray(image.convert("RGB")).tobytes())
+        digest.update(json.dumps(settings, default=str).encode())
+        return digest.hexdigest()
 
     # ---- step 2 ----------------------------------------------------------------------------------
     def latent_region(self, pixel_mask: np.ndarray, source: Source) -> torch.Tensor:
@@ -250,21 +290,22 @@ class ColorEditPipeline(DiffusionPipeline):
         with self.ledger.stage_of("reference"):
             if color is not None:
                 rgb = parse_color(color)
-                name = nearest_color_name(rgb)
+                chroma = rgb_to_lab(np.array(rgb) / 255.0)[1:]
                 if config.color_reference == "generate":
-                    prompt = reference_prompt or with_color_word(source.branch.prompt, name)
                     s = source.branch
-                    return Branch(prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region)
-                image = Image.new("RGB", source.work_size, rgb)
-                prompt, region = reference_prompt or name, None
+                    prompt = reference_prompt or with_color_word(s.prompt, nearest_color_name(rgb))
+                    return Branch(
+                        prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region, chroma=chroma
+                    )
+                image, region = Image.new("RGB", source.work_size, rgb), None
+                prompt = reference_prompt or nearest_color_name(rgb)
             else:
                 image = load_image(reference, "reference image").resize(source.work_size, Image.Resampling.LANCZOS)
                 region = None if reference_mask is None else load_mask(reference_mask, source.work_size)
-                if reference_prompt is None:
-                    pixels = np.asarray(image).reshape(-1, 3) if region is None else np.asarray(image)[region]
-                    mean_rgb = tuple(int(v) for v in pixels.mean(axis=0).round())
-                    reference_prompt = with_color_word(source.branch.prompt, nearest_color_name(mean_rgb))
-                prompt = reference_prompt
+                pixels = np.asarray(image).reshape(-1, 3) if region is None else np.asarray(image)[region]
+                chroma = rgb_to_lab(pixels / 255.0)[:, 1:].mean(axis=0)
+                mean_rgb = tuple(int(v) for v in pixels.mean(axis=0).round())
+                prompt = reference_prompt or with_color_word(source.branch.prompt, nearest_color_name(mean_rgb))
             inversion = self.invert(image, prompt, schedule, config)
         latent_hw = tuple(source.branch.initial_latents.shape[-2:])
         weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
@@ -275,6 +316,7 @@ class ColorEditPipeline(DiffusionPipeline):
             self.uncond_per_step(inversion, empty, len(schedule)),
             weights.to(self.device),
             clean=inversion.latents[:1].to(self.device),
+            chroma=chroma,
         )
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
@@ -282,8 +324,9 @@ class ColorEditPipeline(DiffusionPipeline):
         self, source: Source, reference: Branch, schedule: NoiseSchedule, config: EditConfig
     ) -> dict[str, torch.Tensor]:
         """One batched U-Net call per step for reference | source | target (x2 for CFG)."""
-        controller = EditController(config, len(schedule), schedule.num_train_timesteps)
         s, steps = source.branch, len(schedule)
+        regions = {"target": s.region, "reference": reference.region}
+        controller = EditController(config, steps, schedule.num_train_timesteps, regions=regions)
         target_prompt = self.target_prompt(s.prompt, reference.prompt, config)
         target = Branch(target_prompt, s.initial_latents, self.encode_text([target_prompt]), s.uncond, s.region)
         rows = [{"reference": reference, "source": s, "target": target}[name] for name in BRANCHES]
@@ -337,13 +380,21 @@ class ColorEditPipeline(DiffusionPipeline):
         return source_prompt
 
     def finish(
-        self, latents: dict[str, torch.Tensor], source: Source, pixel_mask: np.ndarray, config: EditConfig
+        self,
+        latents: dict[str, torch.Tensor],
+        source: Source,
+        reference: Branch,
+        pixel_mask: np.ndarray,
+        config: EditConfig,
     ) -> tuple[Image.Image, Image.Image]:
-        """The decoded target at the input's size, with the original's pixels outside the feathered mask."""
-        edited = self.decode(latents["target"])
+        """The decoded target at the input's size, optionally color-locked, with the original's pixels
+        outside the feathered mask."""
         original = source.original or self.decode(latents["source"])
+        edited = self.decode(latents["target"]).resize(original.size, Image.Resampling.LANCZOS)
+        if config.color_lock:
+            edited = Image.fromarray(lock_chroma(np.asarray(edited), pixel_mask.astype(np.float64), reference.chroma))
         if not config.paste_back:
-            return edited.resize(original.size, Image.Resampling.LANCZOS), original
+            return edited, original
         weights = feather_weights(pixel_mask, config.feather * max(original.size))
         return paste_back(edited, original, weights), original
 

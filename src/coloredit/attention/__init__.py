@@ -1,16 +1,20 @@
-"""Attention interventions: one small processor each, switched by an `EditController`."""
+"""Attention interventions: one small `AttentionEdit` each, applied by the layer's processor, switched
+by an `EditController`."""
 
-from .base import EditAttnProcessor
+from .appearance import ReferenceAppearance
+from .base import AttentionEdit, EditAttnProcessor
 from .controller import BRANCHES, BranchLayout, EditController
-from .structure import SourceStructureProcessor
-from .value_alignment import ValueAlignProcessor, token_adain
+from .structure import SourceStructure
+from .value_alignment import ValueAlignment, token_adain
 
 __all__ = [
     "BRANCHES",
+    "AttentionEdit",
     "BranchLayout",
     "EditAttnProcessor",
     "EditController",
-    "SourceStructureProcessor",
-    "ValueAlignProcessor",
+    "ReferenceAppearance",
+    "SourceStructure",
+    "ValueAlignment",
     "token_adain",
 ]

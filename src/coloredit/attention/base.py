@@ -1,5 +1,5 @@
-"""The attention processor every intervention builds on: diffusers' AttnProcessor2_0 split into
-project -> edit -> attend, so an intervention overrides only the stage it changes."""
+"""The attention processor the interventions share: diffusers' AttnProcessor2_0 split into
+project -> edit -> attend, where each active `AttentionEdit` of the layer changes q, k, v (or the mask)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,28 @@ if TYPE_CHECKING:
     from .controller import EditController
 
 
-class EditAttnProcessor:
-    """Computes attention exactly as AttnProcessor2_0; subclasses override `edit` while active.
+class AttentionEdit:
+    """One intervention: `active()` says whether it acts at the controller's current step; `apply`
+    receives q, k, v as (batch, heads, tokens, head_dim), the batch laid out by the controller's
+    `BranchLayout`, and the attention mask (None, or broadcastable to batch x heads x queries x keys)."""
 
-    q, k, v reach `edit` as (batch, heads, tokens, head_dim), the batch laid out by the controller's
-    `BranchLayout` (CFG half x branch).
-    """
+    kind = "edit"
 
-    def __init__(self, controller: EditController, name: str):
-        self.controller, self.name = controller, name
+    def __init__(self, controller: EditController):
+        self.controller = controller
 
     def active(self) -> bool:
-        """Whether this intervention acts at the controller's current step."""
-        return False
+        return True
 
-    def edit(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor):
-        return query, key, value
+    def apply(self, query, key, value, mask):
+        return query, key, value, mask
+
+
+class EditAttnProcessor:
+    """Computes attention exactly as AttnProcessor2_0, with the layer's active edits applied in order."""
+
+    def __init__(self, controller: EditController, name: str, edits: list[AttentionEdit] | None = None):
+        self.controller, self.name, self.edits = controller, name, edits or []
 
     def __call__(
         self,
@@ -45,7 +51,8 @@ class EditAttnProcessor:
         if input_ndim == 4:
             batch, channel, height, width = hidden_states.shape
             hidden_states = hidden_states.view(batch, channel, height * width).transpose(1, 2)
-        batch, sequence_length, _ = (hidden_states if encoder_hidden_states is None else encoder_hidden_states).shape
+        context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+        batch, sequence_length, _ = context.shape
         if attention_mask is not None:
             attention_mask = attn.prepare_attention_mask(attention_mask, sequence_length, batch)
             attention_mask = attention_mask.view(batch, attn.heads, -1, attention_mask.shape[-1])
@@ -65,9 +72,10 @@ class EditAttnProcessor:
         if attn.norm_k is not None:
             key = attn.norm_k(key)
 
-        if self.active():
-            query, key, value = self.edit(query, key, value)
-            self.controller.applied[self.name] += 1
+        for edit in self.edits:
+            if edit.active():
+                query, key, value, attention_mask = edit.apply(query, key, value, attention_mask)
+                self.controller.applied[(self.name, edit.kind)] += 1
 
         hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask)
         hidden_states = hidden_states.transpose(1, 2).reshape(batch, -1, attn.heads * head_dim).to(query.dtype)

@@ -1,15 +1,20 @@
 """The controller: knows the batch layout, the current step and which layer gets which intervention,
-and installs one small processor per attention layer with `unet.set_attn_processor`."""
+and installs one processor per attention layer, with that layer's edits, by `unet.set_attn_processor`."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
+
 from ..config import EditConfig
-from .base import EditAttnProcessor
-from .structure import SourceStructureProcessor
-from .value_alignment import ValueAlignProcessor
+from .appearance import ReferenceAppearance
+from .base import AttentionEdit, EditAttnProcessor
+from .structure import SourceStructure
+from .value_alignment import ValueAlignment
 
 BRANCHES = ("reference", "source", "target")
 
@@ -30,35 +35,60 @@ class BranchLayout:
 
 
 class EditController:
-    """Holds what the processors need to know at each call: config, layout, step and timestep."""
+    """Holds what the edits need at each call: config, layout, step, timestep and object regions."""
 
     def __init__(
-        self, config: EditConfig, num_steps: int, num_train_timesteps: int, layout: BranchLayout | None = None
+        self,
+        config: EditConfig,
+        num_steps: int,
+        num_train_timesteps: int,
+        layout: BranchLayout | None = None,
+        regions: dict[str, torch.Tensor] | None = None,
     ):
         self.config, self.num_steps, self.num_train_timesteps = config, num_steps, num_train_timesteps
         self.layout = layout or BranchLayout()
+        self.regions = regions or {}  # branch -> 1x1xhxw coverage at latent resolution
         self.step, self.timestep = 0, num_train_timesteps
-        self.applied: Counter[str] = Counter()  # processor name -> calls where it acted
+        self.applied: Counter[tuple[str, str]] = Counter()  # (processor name, edit kind) -> calls it acted in
+        self._region_cache: dict[tuple[str, int], torch.Tensor] = {}
 
     def set_step(self, step: int, timestep: int) -> None:
         self.step, self.timestep = step, int(timestep)
 
-    def processor_for(self, name: str, cross_attention_up_blocks: set[int]):
-        """The processor for one attention layer (a diffusers processor name)."""
-        config = self.config
-        block = name.split(".")[0]
-        if name.endswith("attn1.processor") and config.self_attn_replace and block in config.self_attn_blocks:
-            return SourceStructureProcessor(self, name)
-        if name.endswith("attn2.processor") and config.value_align and block == "up_blocks":
-            index = int(name.split(".")[1])
-            chosen = config.value_align_up_blocks
+    def in_steps(self, window: tuple[float, float]) -> bool:
+        """Whether the current step lies in a (start, end) window given as fractions of the steps."""
+        return window[0] * self.num_steps <= self.step < window[1] * self.num_steps
+
+    def region(self, branch: str, tokens: int) -> torch.Tensor:
+        """A branch's object coverage at the resolution of a layer with `tokens` spatial tokens (flat)."""
+        key = (branch, tokens)
+        if key not in self._region_cache:
+            coverage = self.regions[branch]
+            factor = math.isqrt(coverage.shape[-2] * coverage.shape[-1] // tokens)
+            size = (coverage.shape[-2] // factor, coverage.shape[-1] // factor)
+            self._region_cache[key] = F.adaptive_avg_pool2d(coverage, size).flatten()
+        return self._region_cache[key]
+
+    def edits_for(self, name: str, cross_attention_up_blocks: set[int]) -> list[AttentionEdit]:
+        """The interventions of one attention layer (a diffusers processor name)."""
+        config, block = self.config, name.split(".")[0]
+        edits: list[AttentionEdit] = []
+        if name.endswith("attn1.processor"):
+            if config.self_attn_replace and block in config.self_attn_blocks:
+                edits.append(SourceStructure(self))
+            if config.appearance_transfer and block in config.appearance_blocks:
+                edits.append(ReferenceAppearance(self))
+        elif config.value_align and block == "up_blocks":
+            index, chosen = int(name.split(".")[1]), config.value_align_up_blocks
             if index in cross_attention_up_blocks and (chosen is None or index in chosen):
-                return ValueAlignProcessor(self, name)
-        return EditAttnProcessor(self, name)
+                edits.append(ValueAlignment(self))
+        return edits
 
     def install(self, unet) -> dict:
-        """Put a processor on every attention layer; returns the previous ones for `restore`."""
+        """Put a processor on every attention layer; returns the previous ones to restore."""
         previous = dict(unet.attn_processors)
         cross_up = {i for i, block in enumerate(unet.up_blocks) if getattr(block, "has_cross_attention", False)}
-        unet.set_attn_processor({name: self.processor_for(name, cross_up) for name in previous})
+        unet.set_attn_processor(
+            {name: EditAttnProcessor(self, name, self.edits_for(name, cross_up)) for name in previous}
+        )
         return previous

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from .base import EditAttnProcessor
+from .base import AttentionEdit
 
 
-class SourceStructureProcessor(EditAttnProcessor):
+class SourceStructure(AttentionEdit):
     """Self-attention (attn1): the target's output is SDPA(Q_S, K_S, V_T), i.e. the source's attention
     map softmax(Q_S K_S^T / sqrt(d)) applied to the target's values, without materializing the map."""
 
-    def active(self) -> bool:
-        controller = self.controller
-        start, end = controller.config.self_attn_steps
-        return start * controller.num_steps <= controller.step < end * controller.num_steps
+    kind = "structure"
 
-    def edit(self, query, key, value):
+    def active(self) -> bool:
+        return self.controller.in_steps(self.controller.config.self_attn_steps)
+
+    def apply(self, query, key, value, mask):
         layout = self.controller.layout
         query, key = query.clone(), key.clone()
         for half in range(layout.halves):
             target, source = layout.row(half, "target"), layout.row(half, "source")
             query[target], key[target] = query[source], key[source]
-        return query, key, value
+        return query, key, value, mask

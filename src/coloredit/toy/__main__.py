@@ -1,4 +1,5 @@
-"""`python -m coloredit.toy train|evaluate`: train the toy model, score its generations."""
+"""`python -m coloredit.toy train|evaluate|ablation`: train the toy model, score its generations, compare
+color sources on held-out edits."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--per-pair", type=int, default=4, help="samples per (color, shape) pair")
     evaluate.add_argument("--steps", type=int, default=50)
     evaluate.add_argument("--guidance", type=float, default=5.0)
+    ablation = commands.add_parser("ablation", help="compare color sources on held-out edits; write docs/ablation.md")
+    ablation.add_argument("--model", default="toy")
+    ablation.add_argument("--edits", type=int, default=48)
+    ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
+    ablation.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
     import torch
@@ -42,10 +48,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         return 0
     from ..pipeline import ColorEditPipeline
-    from .evaluate import score_generation
 
     pipe = ColorEditPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)
+    if args.command == "ablation":
+        from .ablation import run_ablation
+
+        torch.set_num_threads(args.threads)
+        pipe.inversion_cache_size = 4 * args.edits
+        run_ablation(pipe, args.edits, args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
+    from .evaluate import score_generation
+
     print(json.dumps(score_generation(pipe, args.per_pair, args.steps, args.guidance), indent=1))
     return 0
 
