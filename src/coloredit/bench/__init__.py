@@ -1,0 +1,1 @@
+"""COLORBENCH: benchmark folders, metrics, method registry, resumable runs and reports."""
