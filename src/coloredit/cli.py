@@ -77,13 +77,56 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo")
     demo.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    add_bench_commands(commands)
     return parser
+
+
+def add_bench_commands(commands) -> None:
+    bench = commands.add_parser("bench", help="COLORBENCH: build benchmarks, run methods, report")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+    build = sub.add_parser("build", help="build a benchmark folder from a model (toy: the rendered toy world)")
+    build.add_argument("--model", required=True, help="'toy', or an SD folder / hub id (synthesized samples)")
+    build.add_argument("--out", required=True, type=Path)
+    build.add_argument("--n", type=int, default=600, help="number of samples (default 600)")
+    build.add_argument("--objects", help="comma-separated object words (SD models; default: 50 common objects)")
+    build.add_argument("--colors", help="comma-separated color words (SD models; default: 12 colors)")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--steps", type=int, default=50)
+    pie = sub.add_parser("import-pie", help="PIE-Bench's 'change color' edits as a benchmark folder")
+    pie.add_argument("path", type=Path, help="PIE-Bench folder with mapping_file.json and annotation_images/")
+    pie.add_argument("--out", required=True, type=Path)
+    sub.add_parser("methods", help="list the registered methods")
+    run = sub.add_parser(
+        "run",
+        help="run methods on a benchmark (resumable; split over processes by RANK/"
+        "WORLD_SIZE, e.g. under `accelerate launch`)",
+    )
+    run.add_argument("bench", type=Path)
+    run.add_argument("--out", required=True, type=Path)
+    run.add_argument("--methods", help="comma-separated method names (default: all)")
+    run.add_argument("--model", help="model (default: the one the benchmark was built with)")
+    run.add_argument("--ip2p-model", help="InstructPix2Pix model folder or id (registers method ip2p)")
+    run.add_argument("--steps", type=int, help="denoising steps for every method")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config change for every ColorEdit-framework method",
+    )
+    run.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    run.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto")
+    report = sub.add_parser("report", help="report.md, results.csv, plots and grids from a run")
+    report.add_argument("results", type=Path, help="the run's --out folder")
+    report.add_argument("--bench", type=Path, help="the benchmark folder (for image grids)")
+    report.add_argument("--grid-samples", type=int, default=4)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"edit": run_edit, "demo": run_demo}[args.command](args)
+        return {"edit": run_edit, "demo": run_demo, "bench": run_bench}[args.command](args)
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
         return 2
@@ -178,6 +221,56 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"IoU with the source object {result['iou']:.3f}")
         print(f"background change {result['background_change']:.2f} /255 (mean outside the object)")
         print(f"wrote {', '.join(result['files'])}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import build, methods, report, run
+
+    command = args.bench_command
+    if command == "methods":
+        for method in methods.get_methods():
+            print(f"{method.name}\t{method.description}")
+        print("ip2p\tInstructPix2Pix through diffusers (with --ip2p-model)")
+        return 0
+    if command == "report":
+        print(report.write_report(args.results, args.bench, args.grid_samples))
+        return 0
+    if command == "import-pie":
+        samples = build.import_pie(args.path, args.out)
+        print(f"wrote {len(samples)} samples to {args.out}", file=sys.stderr)
+        return 0
+    if command == "build":
+        if args.model == "toy":
+            samples = build.build_toy(args.out, args.n, seed=40_000_000 + args.seed)
+        else:
+            pipe = load_pipeline(args.model, None, "auto")
+            pipe.set_progress_bar_config(disable=True)
+            kwargs = {k: tuple(getattr(args, k).split(",")) for k in ("objects", "colors") if getattr(args, k)}
+            samples = build.build_synthetic(pipe, args.out, args.n, seed=args.seed, steps=args.steps, **kwargs)
+        (args.out / "bench.json").write_text(json.dumps({"model": args.model, "samples": len(samples)}))
+        print(f"wrote {len(samples)} samples to {args.out}", file=sys.stderr)
+        return 0
+    from .bench.manifest import load_manifest
+
+    load_manifest(args.bench)  # validate before loading any model
+    info = args.bench / "bench.json"
+    model = args.model or (json.loads(info.read_text())["model"] if info.exists() else None)
+    if model is None:
+        raise ColorEditError(f"{args.bench} does not say which model built it: pass --model")
+    chosen = methods.get_methods(args.methods.split(",") if args.methods else None, args.ip2p_model)
+    overrides = {"num_inference_steps": args.steps} if args.steps else {}
+    overrides.update(vars(preset("paper").with_overrides(args.overrides)) if args.overrides else {})
+    overrides = {
+        k: v
+        for k, v in overrides.items()
+        if k == "num_inference_steps" or any(a.split("=")[0].strip().replace("-", "_") == k for a in args.overrides)
+    }
+    pipe = load_pipeline(model, args.device, args.dtype)
+    pipe.set_progress_bar_config(disable=True)
+    rank, world = run.process_split()
+    merged = run.run_benchmark(pipe, args.bench, args.out, chosen, overrides=overrides, rank=rank, world=world)
+    print(f"results in {merged}", file=sys.stderr)
     return 0
 
 

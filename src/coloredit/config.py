@@ -71,6 +71,15 @@ class EditConfig:
     appearance_blocks: tuple[str, ...] = ("up_blocks",)
     appearance_steps: tuple[float, float] = (0.0, 0.6)
 
+    # Baselines of the benchmark, on the same framework (off in ColorEdit):
+    # Prompt-to-Prompt's cross-attention map replacement (word swap), for this fraction of the steps;
+    cross_attn_replace: bool = False
+    cross_attn_steps: tuple[float, float] = (0.0, 0.8)
+    # MasaCtrl's mutual self-attention (target queries read the source's keys/values).
+    mutual_self_attn: bool = False
+    mutual_blocks: tuple[str, ...] = ("up_blocks",)
+    mutual_steps: tuple[float, float] = (0.08, 1.0)
+
     # Step 6, latent blending. [paper] ratio 0.1 of the reference latent into the object region.
     # [ours] "statistics" blends toward the reference object's per-channel latent mean/std (the
     # reference object need not sit where the target's is); "spatial" blends the latent itself.
@@ -105,10 +114,10 @@ class EditConfig:
         need(self.blend_mode in BLEND_MODES, f"blend_mode must be one of {', '.join(BLEND_MODES)}")
         for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather", "color_transfer_steps"):
             need(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
-        for name in ("self_attn_steps", "appearance_steps"):
+        for name in ("self_attn_steps", "appearance_steps", "cross_attn_steps", "mutual_steps"):
             start, end = getattr(self, name)
             need(0.0 <= start <= end <= 1.0, f"{name} must be (start, end) with 0 <= start <= end <= 1")
-        for name in ("self_attn_blocks", "appearance_blocks"):
+        for name in ("self_attn_blocks", "appearance_blocks", "mutual_blocks"):
             need(all(b in UNET_BLOCKS for b in getattr(self, name)), f"{name}: choose from {UNET_BLOCKS}")
         need(self.mask_dilation >= 0, "mask_dilation must be >= 0")
 
@@ -121,6 +130,11 @@ class EditConfig:
 
     def with_overrides(self, assignments: list[str]) -> EditConfig:
         """Apply `key=value` strings (from the CLI), parsing each value by the field's type."""
+        return self.replace(**self.parse_overrides(assignments))
+
+    @staticmethod
+    def parse_overrides(assignments: list[str]) -> dict[str, typing.Any]:
+        """{field: value} from `key=value` strings, each value parsed by the field's type."""
         hints = typing.get_type_hints(EditConfig)
         changes: dict[str, typing.Any] = {}
         for assignment in assignments:
@@ -129,7 +143,7 @@ class EditConfig:
             if not sep or key not in hints:
                 raise ColorEditError(f"bad config override {assignment!r}: use KEY=VALUE with a config field")
             changes[key] = _parse_value(hints[key], text.strip(), key)
-        return self.replace(**changes)
+        return changes
 
     def to_dict(self) -> dict[str, typing.Any]:
         return dataclasses.asdict(self)

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from ..config import EditConfig
 from .appearance import ReferenceAppearance
 from .base import AttentionEdit, EditAttnProcessor
-from .structure import SourceStructure
+from .mutual import MutualSelfAttention
+from .structure import SourceCrossAttentionMaps, SourceStructure
 from .value_alignment import ValueAlignment
 
 BRANCHES = ("reference", "source", "target")
@@ -78,7 +79,12 @@ class EditController:
                 edits.append(SourceStructure(self))
             if config.appearance_transfer and block in config.appearance_blocks:
                 edits.append(ReferenceAppearance(self))
-        elif config.value_align and block == "up_blocks":
+            if config.mutual_self_attn and block in config.mutual_blocks:
+                edits.append(MutualSelfAttention(self))
+            return edits
+        if config.cross_attn_replace:
+            edits.append(SourceCrossAttentionMaps(self))
+        if config.value_align and block == "up_blocks":
             index, chosen = int(name.split(".")[1]), config.value_align_up_blocks
             if index in cross_attention_up_blocks and (chosen is None or index in chosen):
                 edits.append(ValueAlignment(self))

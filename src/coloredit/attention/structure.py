@@ -14,6 +14,16 @@ class SourceStructure(AttentionEdit):
     def active(self) -> bool:
         return self.controller.in_steps(self.controller.config.self_attn_steps)
 
+
+class SourceCrossAttentionMaps(SourceStructure):
+    """Prompt-to-Prompt's word swap in cross-attention (attn2): the target's output is SDPA(Q_S, K_S, V_T),
+    the source's maps over the tokens applied to the target prompt's values (same token count)."""
+
+    kind = "cross_maps"
+
+    def active(self) -> bool:
+        return self.controller.in_steps(self.controller.config.cross_attn_steps)
+
     def apply(self, query, key, value, mask):
         layout = self.controller.layout
         query, key = query.clone(), key.clone()

@@ -1,0 +1,303 @@
+"""Building benchmark folders: from the toy world, from any Stable Diffusion model, or from PIE-Bench.
+
+Synthetic object masks (from an SD model): the object word's cross-attention, summed over the decoder's
+cross-attention layers and all steps of the source's generation, upsampled to the image, min-max
+normalized, and thresholded at `MASK_THRESHOLD`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
+from ..colors import COLOR_WORDS, NAMED_HUES, nearest_color_name, parse_color
+from ..config import EditConfig
+from ..errors import ColorEditError
+from ..images import save_atomic
+from ..inversion import NoiseSchedule, guided_ddim
+from .manifest import Sample, sample_line
+
+MASK_THRESHOLD = 0.35
+OBJECTS = (
+    "car",
+    "bus",
+    "truck",
+    "bicycle",
+    "motorcycle",
+    "boat",
+    "airplane",
+    "train",
+    "chair",
+    "sofa",
+    "bed",
+    "table",
+    "lamp",
+    "vase",
+    "cup",
+    "mug",
+    "bowl",
+    "bottle",
+    "teapot",
+    "clock",
+    "umbrella",
+    "backpack",
+    "handbag",
+    "suitcase",
+    "hat",
+    "shoe",
+    "dress",
+    "shirt",
+    "jacket",
+    "scarf",
+    "apple",
+    "pear",
+    "flower",
+    "rose",
+    "tulip",
+    "balloon",
+    "kite",
+    "ball",
+    "guitar",
+    "piano",
+    "phone",
+    "laptop",
+    "book",
+    "pillow",
+    "towel",
+    "door",
+    "house",
+    "fence",
+    "bird",
+    "cat",
+)
+COLORS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "black", "white", "gray")
+
+
+def write_manifest(out: Path, samples: list[Sample]) -> Path:
+    path = out / "manifest.jsonl"
+    temp = out / ".manifest.jsonl.tmp"
+    temp.write_text("".join(sample_line(s) + "\n" for s in samples))
+    os.replace(temp, path)
+    return path
+
+
+def _save(out: Path, folder: str, name: str, image: np.ndarray | Image.Image) -> str:
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    save_atomic(picture, out / folder / name, force=True)
+    return f"{folder}/{name}"
+
+
+def _mask_image(mask: np.ndarray) -> np.ndarray:
+    return mask.astype(np.uint8) * 255
+
+
+# -- (b) the toy world ---------------------------------------------------------------------------------
+def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
+    """Rendered sources with exact masks (split "real": they must be inverted), half to a named color and
+    half to a hue between the names; the reference is another shape in the target color."""
+    from ..toy.ablation import BETWEEN_HUES
+    from ..toy.render import COLORS as TOY_COLORS
+    from ..toy.render import SHAPES, render
+
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in range(count):
+        source = render(seed + 2 * i)
+        shape = SHAPES[(SHAPES.index(source.shape) + 1 + rng.integers(len(SHAPES) - 1)) % len(SHAPES)]
+        if i % 2 == 0:
+            name = [c for c in TOY_COLORS if c != source.color][rng.integers(len(TOY_COLORS) - 1)]
+            reference = render(seed + 2 * i + 1, shape=shape, color=name)
+        else:
+            reference = render(seed + 2 * i + 1, shape=shape, hue=BETWEEN_HUES[(i // 2) % len(BETWEEN_HUES)])
+            name = min(NAMED_HUES, key=lambda c: abs((NAMED_HUES[c] - reference.hue + 180) % 360 - 180))
+        rgb = tuple(int(v) for v in reference.image[reference.mask].mean(axis=0).round())
+        sid = f"toy-{i:04d}"
+        samples.append(
+            Sample(
+                id=sid,
+                split="real",
+                source=_save(out, "sources", f"{sid}.png", source.image),
+                source_prompt=source.caption,
+                object=source.shape,
+                mask=_save(out, "masks", f"{sid}.png", _mask_image(source.mask)),
+                target_color=name,
+                target_rgb=rgb,
+                reference=_save(out, "references", f"{sid}.png", reference.image),
+                reference_prompt=reference.caption,
+                seed=seed + i,
+                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(reference.mask)),
+            )
+        )
+    write_manifest(out, samples)
+    return samples
+
+
+# -- (a) any Stable Diffusion model ---------------------------------------------------------------------
+def word_token_indices(tokenizer, prompt: str, word: str) -> list[int]:
+    """Positions of `word`'s tokens in the tokenized prompt."""
+    ids = tokenizer(prompt).input_ids
+    word_ids = tokenizer(word, add_special_tokens=False).input_ids
+    for start in range(len(ids) - len(word_ids) + 1):
+        if ids[start : start + len(word_ids)] == word_ids:
+            return list(range(start, start + len(word_ids)))
+    raise ColorEditError(f"the word {word!r} is not in the prompt {prompt!r}")
+
+
+@torch.no_grad()
+def generate_with_word_masks(
+    pipe, prompts: list[str], words: list[str], seeds: list[int], steps: int = 50, guidance: float = 7.5
+) -> tuple[list[Image.Image], list[np.ndarray]]:
+    """Generate each prompt from its seed and the mask of its word from the word's cross-attention."""
+    schedule = NoiseSchedule(pipe.scheduler, steps)
+    work = (pipe.native_size, pipe.native_size)
+    latents = torch.cat([pipe.initial_noise(seed, work) for seed in seeds])
+    empty = pipe.encode_text([""]).expand(len(prompts), -1, -1)
+    controller = EditController(EditConfig(), steps, schedule.num_train_timesteps, BranchLayout())
+    rows = list(range(len(prompts), 2 * len(prompts)))  # the conditional half
+    recorder = CrossAttentionRecorder(
+        controller, rows, [word_token_indices(pipe.tokenizer, p, w) for p, w in zip(prompts, words, strict=True)]
+    )
+    previous = dict(pipe.unet.attn_processors)
+    pipe.unet.set_attn_processor(
+        {
+            name: EditAttnProcessor(
+                controller,
+                name,
+                [recorder] if name.startswith("up_blocks") and name.endswith("attn2.processor") else [],
+            )
+            for name in previous
+        }
+    )
+    try:
+        final = guided_ddim(
+            pipe.predict_noise,
+            latents,
+            pipe.encode_text(prompts),
+            lambda step: empty,
+            schedule,
+            guidance,
+            progress=pipe.progress_bar,
+        )
+    finally:
+        pipe.unet.set_attn_processor(previous)
+    h, w = latents.shape[-2:]
+    total = torch.zeros(len(prompts), 1, work[1], work[0])
+    for tokens, maps in recorder.maps.items():
+        factor = math.isqrt(h * w // tokens)
+        grid = maps.reshape(len(prompts), 1, h // factor, w // factor)
+        total += F.interpolate(grid, size=(work[1], work[0]), mode="bilinear", align_corners=False)
+    low = total.amin(dim=(2, 3), keepdim=True)
+    high = total.amax(dim=(2, 3), keepdim=True)
+    masks = ((total - low) / (high - low).clamp_min(1e-8) > MASK_THRESHOLD)[:, 0].cpu().numpy()
+    return [pipe.decode(z) for z in final.split(1)], list(masks)
+
+
+def build_synthetic(
+    pipe,
+    out: Path,
+    count: int,
+    objects: tuple[str, ...] = OBJECTS,
+    colors: tuple[str, ...] = COLORS,
+    seed: int = 0,
+    steps: int = 50,
+    guidance: float = 7.5,
+) -> list[Sample]:
+    """Sources "a photo of a {color} {object}" generated from seeds, object masks from the object word's
+    cross-attention, references "a photo of a {target color} {object}" from other seeds."""
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in range(count):
+        obj = objects[i % len(objects)]
+        source_color, target_color = rng.choice(colors, size=2, replace=False)
+        source_prompt, reference_prompt = f"a photo of a {source_color} {obj}", f"a photo of a {target_color} {obj}"
+        source_seed = seed * 100_000 + 2 * i
+        images, masks = generate_with_word_masks(
+            pipe, [source_prompt, reference_prompt], [obj, obj], [source_seed, source_seed + 1], steps, guidance
+        )
+        sid = f"syn-{i:05d}"
+        samples.append(
+            Sample(
+                id=sid,
+                split="synthetic",
+                source=_save(out, "sources", f"{sid}.png", images[0]),
+                source_prompt=source_prompt,
+                object=obj,
+                mask=_save(out, "masks", f"{sid}.png", _mask_image(masks[0])),
+                target_color=str(target_color),
+                target_rgb=parse_color(str(target_color)),
+                reference=_save(out, "references", f"{sid}.png", images[1]),
+                reference_prompt=reference_prompt,
+                seed=source_seed,
+                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(masks[1])),
+            )
+        )
+        write_manifest(out, samples)  # after every sample: a stopped build keeps what it made
+    return samples
+
+
+# -- (c) PIE-Bench's "change color" category --------------------------------------------------------------
+PIE_CHANGE_COLOR = "6"
+
+
+def pie_mask(encoded: list[int], shape: tuple[int, int] = (512, 512)) -> np.ndarray:
+    """PIE-Bench's run-length mask: (start, length) pairs over the flattened image."""
+    flat = np.zeros(shape[0] * shape[1], dtype=bool)
+    for start, length in zip(encoded[0::2], encoded[1::2], strict=True):
+        flat[start : start + length] = True
+    return flat.reshape(shape)
+
+
+def import_pie(pie_root: Path, out: Path) -> list[Sample]:
+    """PIE-Bench's color edits (`mapping_file.json` + `annotation_images/`) as a benchmark folder. The
+    target color is the color word in brackets in the editing prompt; the reference is a swatch of it."""
+    mapping_path = pie_root / "mapping_file.json"
+    if not mapping_path.is_file():
+        raise ColorEditError(f"{pie_root} has no mapping_file.json (give PIE-Bench's folder)")
+    mapping = json.loads(mapping_path.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    samples = []
+    for key, entry in sorted(mapping.items()):
+        if str(entry.get("editing_type_id")) != PIE_CHANGE_COLOR:
+            continue
+        bracketed = [w.strip("[].,").lower() for w in entry["editing_prompt"].split() if w.startswith("[")]
+        colors = [w for w in bracketed if w in COLOR_WORDS]
+        if not colors:
+            continue
+        image_path = pie_root / "annotation_images" / entry["image_path"]
+        if not image_path.is_file():
+            raise ColorEditError(f"PIE-Bench sample {key}: image {image_path} not found")
+        image = Image.open(image_path).convert("RGB")
+        mask = pie_mask(entry["mask"], (image.height, image.width))
+        rgb = parse_color(colors[0])
+        blended = entry.get("blended_word", "").split()
+        obj = blended[-1] if blended else ""
+        sid = f"pie-{key}"
+        samples.append(
+            Sample(
+                id=sid,
+                split="real",
+                source=_save(out, "sources", f"{sid}.png", image),
+                source_prompt=entry["original_prompt"].replace("[", "").replace("]", ""),
+                object=obj,
+                mask=_save(out, "masks", f"{sid}.png", _mask_image(mask)),
+                target_color=colors[0],
+                target_rgb=rgb,
+                reference=_save(out, "references", f"{sid}.png", Image.new("RGB", (64, 64), rgb)),
+                reference_prompt=nearest_color_name(rgb),
+                seed=0,
+            )
+        )
+    if not samples:
+        raise ColorEditError(f"no color edits (editing_type_id {PIE_CHANGE_COLOR}) in {mapping_path}")
+    write_manifest(out, samples)
+    return samples

@@ -1,0 +1,48 @@
+"""What a benchmark method is: a `name` and an `edit(pipe, sample, root, overrides)` that returns the edited
+image (`overrides`: run-wide config changes such as fewer steps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ...colors import with_color_word
+from ...config import EditConfig, preset
+from ..manifest import Sample
+
+
+@dataclass
+class ConfigMethod:
+    """A method expressed as a ColorEdit configuration on the shared attention framework.
+
+    `color_from`: "reference" edits with the sample's reference image (and prompt); "name" with the
+    target color's name in the target prompt (text-guided methods). Synthetic samples are regenerated
+    from their seed; real ones are inverted."""
+
+    name: str
+    description: str
+    base: str = "paper"
+    changes: dict = field(default_factory=dict)
+    color_from: str = "reference"
+
+    def config(self, overrides: dict | None = None) -> EditConfig:
+        """The method's configuration; run-wide `overrides` (e.g. fewer steps) apply on top."""
+        return preset(self.base).replace(**{**self.changes, **(overrides or {})})
+
+    def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Image.Image:
+        mask = np.asarray(Image.open(sample.path(root, "mask")).convert("L")) > 127
+        image = None if sample.split == "synthetic" else sample.path(root, "source")
+        if self.color_from == "reference":
+            kwargs = dict(
+                reference=sample.path(root, "reference"),
+                reference_prompt=sample.reference_prompt,
+                reference_mask=sample.path(root, "reference_mask") if sample.reference_mask else None,
+            )
+        else:
+            rgb = ",".join(str(v) for v in sample.target_rgb)
+            kwargs = dict(color=rgb, reference_prompt=with_color_word(sample.source_prompt, sample.target_color))
+        config = self.config(overrides)
+        return pipe(sample.source_prompt, mask, image=image, seed=sample.seed, config=config, **kwargs).image
