@@ -117,6 +117,9 @@ def add_bench_commands(commands) -> None:
     )
     run.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     run.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto")
+    run.add_argument("--dino", help="DINO ViT-B/8 folder or id for DS (e.g. facebook/dino-vitb8)")
+    run.add_argument("--clip", help="CLIP folder or id for the CLIP score (e.g. openai/clip-vit-large-patch14)")
+    run.add_argument("--lpips", help="LPIPS AlexNet weights file (.safetensors/.pth) for LPIPS_bg")
     report = sub.add_parser("report", help="report.md, results.csv, plots and grids from a run")
     report.add_argument("results", type=Path, help="the run's --out folder")
     report.add_argument("--bench", type=Path, help="the benchmark folder (for image grids)")
@@ -266,10 +269,13 @@ def run_bench(args: argparse.Namespace) -> int:
         for k, v in overrides.items()
         if k == "num_inference_steps" or any(a.split("=")[0].strip().replace("-", "_") == k for a in args.overrides)
     }
+    from .bench.metrics import model_metrics, pixel_metrics
+
+    metrics = pixel_metrics() + model_metrics(args.dino, args.clip, args.lpips)
     pipe = load_pipeline(model, args.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
     rank, world = run.process_split()
-    merged = run.run_benchmark(pipe, args.bench, args.out, chosen, overrides=overrides, rank=rank, world=world)
+    merged = run.run_benchmark(pipe, args.bench, args.out, chosen, metrics, overrides, rank=rank, world=world)
     print(f"results in {merged}", file=sys.stderr)
     return 0
 

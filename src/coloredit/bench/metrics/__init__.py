@@ -12,4 +12,23 @@ def pixel_metrics() -> list[MeanMetric]:
     return [L1HueObject(), L1HSVObject(), SSIM(), BackgroundPSNR(), BackgroundSSIM(), CannySSIM()]
 
 
-__all__ = ["MeanMetric", "pixel_metrics"]
+def model_metrics(dino: str | None = None, clip: str | None = None, lpips: str | None = None) -> list[MeanMetric]:
+    """DS, CLIP and LPIPS_bg for the models given (local paths or hub ids); each loads once."""
+    from .models import BackgroundLPIPS, CLIPScore, StructureDistance
+
+    metrics: list[MeanMetric] = []
+    try:
+        if dino:
+            metrics.append(StructureDistance(dino))
+        if clip:
+            metrics.append(CLIPScore(clip))
+        if lpips:
+            metrics.append(BackgroundLPIPS(lpips))
+    except (OSError, ValueError) as error:
+        from ...errors import ColorEditError
+
+        raise ColorEditError(f"cannot load a metric model: {str(error).splitlines()[0]}") from None
+    return metrics
+
+
+__all__ = ["MeanMetric", "model_metrics", "pixel_metrics"]
