@@ -28,7 +28,7 @@ def test_value_alignment_gives_target_the_reference_statistics():
     generator = torch.Generator().manual_seed(0)
     scale, shift = 0.5 + 3 * torch.rand(6, 1, 1, 8, generator=generator), torch.randn(6, 1, 1, 8, generator=generator)
     value = torch.randn(6, 4, 16, 8, generator=generator) * scale + shift
-    _, _, aligned, _ = ValueAlignment(controller).apply(None, None, value, None)
+    _, _, aligned, _ = ValueAlignment(controller).apply(None, None, value, None, None)
     for half in range(2):
         target, reference = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
         torch.testing.assert_close(aligned[target].mean(-2), value[reference].mean(-2), atol=1e-5, rtol=0)
@@ -124,3 +124,28 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
                 torch.testing.assert_close(
                     out[LAYOUT.row(half, branch)], plain[LAYOUT.row(half, branch)], atol=1e-6, rtol=0
                 )
+
+
+def test_every_edit_kind_acts_in_a_full_edit(pipe):
+    """Each configured intervention runs in the layers it is meant for (guards against a silent no-op)."""
+    config = EditConfig(
+        num_inference_steps=5,
+        appearance_transfer=True,
+        cross_attn_replace=True,
+        mutual_self_attn=True,
+        inversion="ddim",
+    )
+    schedule = NoiseSchedule(pipe.scheduler, 5)
+    regions = {"target": torch.ones(1, 1, 8, 8), "reference": torch.ones(1, 1, 8, 8)}
+    controller = EditController(config, 5, 1000, regions=regions)
+    previous = controller.install(pipe.unet)
+    try:
+        with torch.no_grad():
+            for step, timestep in enumerate(schedule.timesteps):
+                controller.set_step(step, timestep)
+                out = pipe.unet(torch.randn(6, 4, 8, 8), timestep, encoder_hidden_states=torch.randn(6, 16, 32)).sample
+    finally:
+        pipe.unet.set_attn_processor(previous)
+    kinds = {kind for _, kind in controller.applied}
+    assert kinds == {"structure", "appearance", "mutual", "cross_maps", "value_alignment"}
+    assert torch.isfinite(out).all()

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from conftest import INTERVENTIONS_OFF
 from diffusers import StableDiffusionPipeline
@@ -136,3 +137,44 @@ def test_color_lock_moves_object_chroma_only(pipe, photo, fast_config):
     mask = load_mask(mask_path, (128, 96))
     ab = rgb_to_lab(np.asarray(locked.image)[mask] / 255.0)[:, 1:].mean(axis=0)
     assert np.abs(ab - rgb_to_lab(np.array([0.0, 0.75, 0.0]))[1:]).max() < 15
+
+
+def test_reference_rows_left_out_give_the_same_edit(pipe, photo):
+    """Without the reference's rows its Values come from its embeddings: the same target, 4 rows a step."""
+    image_path, mask_path = photo
+    swatch = Image.new("RGB", (32, 24), (30, 200, 90))
+    config = EditConfig(num_inference_steps=6, inversion="ddim", blend_ratio=0.0)
+    kept = pipe("a red car", mask_path, image=image_path, reference=swatch, config=config)
+    left_out = pipe(
+        "a red car", mask_path, image=image_path, reference=swatch, config=config.replace(keep_reference_branch=False)
+    )
+    assert kept.unet["by_stage"]["edit"]["rows"] == 6 * 6 and left_out.unet["by_stage"]["edit"]["rows"] == 6 * 4
+    assert (kept.latents["target"] - left_out.latents["target"]).abs().max().item() <= 1e-4
+
+
+@pytest.mark.parametrize("method", ["ddim", "negative-prompt", "direct", "null-text"])
+def test_inversion_methods_reconstruct_the_source(pipe, photo, method):
+    image_path, mask_path = photo
+    config = EditConfig(num_inference_steps=8, inversion=method, null_text_inner_steps=5, **INTERVENTIONS_OFF)
+    pipe.inversion_cache.clear()
+    out = pipe("a red car", mask_path, image=image_path, color="blue", config=config)
+    clean = out.inversion.latents[0:1]
+    error = (out.latents["source"] - clean).abs().mean().item()
+    inner = out.unet["by_stage"]["inversion"]["calls"]
+    if method == "direct":
+        assert error == 0.0  # the source branch is put back on its trajectory every step
+    if method in ("ddim", "negative-prompt", "direct"):
+        assert inner == 8  # no optimization: one U-Net call per step
+    else:
+        assert inner > 8
+    RECONSTRUCTION[method] = error
+
+
+RECONSTRUCTION: dict[str, float] = {}
+
+
+def test_fast_inversions_reconstruct_better_than_ddim():
+    if len(RECONSTRUCTION) < 4:
+        pytest.fail("runs after test_inversion_methods_reconstruct_the_source")
+    assert RECONSTRUCTION["negative-prompt"] < RECONSTRUCTION["ddim"]
+    assert RECONSTRUCTION["null-text"] < RECONSTRUCTION["ddim"]

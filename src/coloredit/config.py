@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .errors import ColorEditError
 
-INVERSIONS = ("null-text", "ddim")
+INVERSIONS = ("null-text", "ddim", "negative-prompt", "direct")
 TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")
 COLOR_REFERENCES = ("generate", "swatch")
@@ -27,7 +27,10 @@ class EditConfig:
     num_inference_steps: int = 50
     guidance_scale: float = 7.5
 
-    # Step 1, source. [paper] null-text inversion; [ours] plain DDIM inversion as an option.
+    # Step 1, source. [paper] null-text inversion. [ours] also plain DDIM inversion; negative-prompt
+    # inversion (Miyake et al. 2023: the source prompt as the unconditional embedding, no optimization);
+    # direct inversion (Ju et al. 2024: DDIM inversion, and the source branch put back on the exact
+    # trajectory after every step).
     inversion: str = "null-text"
     null_text_inner_steps: int = 10  # Adam steps per timestep, as in the null-text inversion paper
     null_text_lr: float = 1e-2  # decays linearly to lr * (1 - steps / 100) over the steps
@@ -37,6 +40,10 @@ class EditConfig:
     # denoised from the source's own initial noise (same layout, so the source mask fits it);
     # "swatch": a flat image of the exact RGB, inverted with the prompt "{color name}".
     color_reference: str = "generate"
+    # [paper] the reference is denoised in the batch. [ours] when its trajectory is known (an inverted image)
+    # and no edit reads its image features, its rows can be left out: its cross-attention Values come from
+    # its text alone, its latents from its trajectory; same result, 2 fewer U-Net rows a step.
+    keep_reference_branch: bool = True
 
     # Step 4, Value alignment. [paper] AdaIN of the target's cross-attention V to the reference's in the
     # CrossAttnUpBlocks while t >= tau * T. [ours] per channel over tokens, per CFG half; the up blocks
@@ -176,6 +183,7 @@ PRESETS: dict[str, EditConfig] = {
     # target prompt drops the old color word, structure comes from the source's self-attention in every
     # block. Chosen from the toy-world ablation (docs/ablation.md).
     "coloredit": EditConfig(
+        keep_reference_branch=False,
         target_prompt="no-color",
         color_transfer=True,
         self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),

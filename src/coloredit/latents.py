@@ -74,6 +74,17 @@ class LatentBlend:
         latents["target"] = target + self.ratio * self.target_mask * (goal - target)
 
 
+class ExactSourceTrajectory:
+    """Direct inversion (Ju et al. 2024): after every step the source branch is put back on its inversion
+    trajectory, so the structure the target copies is the image's own, at no extra U-Net cost."""
+
+    def __init__(self, trajectory: torch.Tensor):
+        self.trajectory = trajectory
+
+    def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
+        latents["source"] = self.trajectory[len(self.trajectory) - 2 - step].unsqueeze(0)
+
+
 class BackgroundRestore:
     """Step 7: from `start_step` on, the target keeps the source's latent outside the (dilated) mask."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from PIL import Image
 from transformers import CLIPTextModel, CLIPTokenizer
 
 from .accounting import CostLedger
-from .attention import BRANCHES, EditController
+from .attention import BRANCHES, BranchLayout, EditController
 from .colors import (
     COLOR_WORDS,
     lock_chroma,
@@ -34,7 +34,14 @@ from .config import EditConfig, preset
 from .errors import ColorEditError
 from .images import ImageLike, feather_weights, load_image, load_mask, paste_back, working_size
 from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion
-from .latents import BackgroundRestore, CleanColorTransfer, LatentBlend, latent_coverage, latent_mask
+from .latents import (
+    BackgroundRestore,
+    CleanColorTransfer,
+    ExactSourceTrajectory,
+    LatentBlend,
+    latent_coverage,
+    latent_mask,
+)
 
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
@@ -51,6 +58,7 @@ class Branch:
     region: torch.Tensor | None = None  # 1 x 1 x h x w: how much of each latent cell is its object
     clean: torch.Tensor | None = None  # 1 x C x h x w: its clean latent, when known (an inverted image)
     chroma: np.ndarray | None = None  # mean CIELAB (a*, b*) of its object: the color it stands for
+    trajectory: torch.Tensor | None = None  # (steps + 1) x C x h x w: its inversion, clean first
 
 
 @dataclass
@@ -213,6 +221,7 @@ class ColorEditPipeline(DiffusionPipeline):
             inversion.initial_latents.to(self.device),
             cond,
             self.uncond_per_step(inversion, empty, len(schedule)),
+            trajectory=inversion.latents.to(self.device),
         )
         return Source(branch, work, original, inversion)
 
@@ -231,7 +240,9 @@ class ColorEditPipeline(DiffusionPipeline):
         cond = self.encode_text([prompt])
         trajectory = ddim_inversion(self.predict_noise, self.encode_image(image), cond, schedule, self.progress_bar)
         uncond = None
-        if method == "null-text":
+        if method == "negative-prompt":
+            uncond = cond.expand(len(schedule), -1, -1)
+        elif method == "null-text":
             with torch.enable_grad():
                 uncond = null_text_inversion(
                     self.predict_noise,
@@ -317,30 +328,48 @@ class ColorEditPipeline(DiffusionPipeline):
             weights.to(self.device),
             clean=inversion.latents[:1].to(self.device),
             chroma=chroma,
+            trajectory=inversion.latents.to(self.device),
         )
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(
         self, source: Source, reference: Branch, schedule: NoiseSchedule, config: EditConfig
     ) -> dict[str, torch.Tensor]:
-        """One batched U-Net call per step for reference | source | target (x2 for CFG)."""
+        """One batched U-Net call per step for [reference |] source | target, x2 for CFG."""
         s, steps = source.branch, len(schedule)
-        regions = {"target": s.region, "reference": reference.region}
-        controller = EditController(config, steps, schedule.num_train_timesteps, regions=regions)
         target_prompt = self.target_prompt(s.prompt, reference.prompt, config)
         target = Branch(target_prompt, s.initial_latents, self.encode_text([target_prompt]), s.uncond, s.region)
-        rows = [{"reference": reference, "source": s, "target": target}[name] for name in BRANCHES]
+        keep_reference = config.keep_reference_branch or reference.trajectory is None or config.appearance_transfer
+        names = BRANCHES if keep_reference else tuple(b for b in BRANCHES if b != "reference")
+        rows = [{"reference": reference, "source": s, "target": target}[name] for name in names]
+        controller = EditController(
+            config,
+            steps,
+            schedule.num_train_timesteps,
+            BranchLayout(names),
+            regions={"target": s.region, "reference": reference.region},
+        )
+
+        def before_step(step: int, timestep: int) -> None:
+            controller.set_step(step, timestep)
+            if not keep_reference:  # its Values come from its text: hand the processors its embeddings
+                controller.reference_text = torch.cat([reference.uncond[step : step + 1], reference.cond])
+
         on_clean = []
         if config.color_transfer:
-            transfer = CleanColorTransfer(
-                round(config.color_transfer_steps * steps),
-                s.region,
-                reference.region,
-                reference.clean,
-                config.color_transfer_std,
+            on_clean.append(
+                CleanColorTransfer(
+                    round(config.color_transfer_steps * steps),
+                    s.region,
+                    reference.region,
+                    reference.clean,
+                    config.color_transfer_std,
+                )
             )
-            on_clean.append(transfer)
-        after_step = [
+        after_step = []
+        if source.inversion is not None and source.inversion.method == "direct":
+            after_step.append(ExactSourceTrajectory(s.trajectory))
+        after_step += [
             LatentBlend(
                 config.blend_ratio,
                 config.blend_mode,
@@ -351,6 +380,7 @@ class ColorEditPipeline(DiffusionPipeline):
             ),
             BackgroundRestore(round(config.background_start * steps), latent_mask(s.region, config.mask_dilation)),
         ]
+        known_reference = None if keep_reference else reference.trajectory
         previous = controller.install(self.unet)
         try:
             final = guided_ddim(
@@ -360,14 +390,14 @@ class ColorEditPipeline(DiffusionPipeline):
                 lambda step: torch.cat([branch.uncond[step : step + 1] for branch in rows]),
                 schedule,
                 config.guidance_scale,
-                before_step=controller.set_step,
-                edit_clean=_per_branch(on_clean),
-                after_step=_per_branch(after_step),
+                before_step=before_step,
+                edit_clean=_per_branch(names, on_clean),
+                after_step=_per_branch(names, after_step, known_reference),
                 progress=self.progress_bar,
             )
         finally:
             self.unet.set_attn_processor(previous)
-        return dict(zip(BRANCHES, final.split(1), strict=True))
+        return dict(zip(names, final.split(1), strict=True))
 
     @staticmethod
     def target_prompt(source_prompt: str, reference_prompt: str, config: EditConfig) -> str:
@@ -472,15 +502,18 @@ class ColorEditPipeline(DiffusionPipeline):
         return empty.expand(steps, -1, -1)
 
 
-def _per_branch(callbacks: list) -> Callable | None:
-    """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}."""
+def _per_branch(names: tuple[str, ...], callbacks: list, known_reference: torch.Tensor | None = None):
+    """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}. A reference
+    that is not a row is read from its known trajectory at the level the step reached."""
     if not callbacks:
         return None
 
     def hook(step: int, timestep: int, stacked: torch.Tensor) -> torch.Tensor:
-        latents = dict(zip(BRANCHES, stacked.split(1), strict=True))
+        latents = dict(zip(names, stacked.split(1), strict=True))
+        if known_reference is not None:
+            latents["reference"] = known_reference[len(known_reference) - 2 - step].unsqueeze(0)
         for callback in callbacks:
             callback(step, timestep, latents)
-        return torch.cat([latents[name] for name in BRANCHES])
+        return torch.cat([latents[name] for name in names])
 
     return hook

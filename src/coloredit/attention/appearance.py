@@ -19,7 +19,7 @@ class ReferenceAppearance(AttentionEdit):
     def active(self) -> bool:
         return self.controller.in_steps(self.controller.config.appearance_steps)
 
-    def apply(self, query, key, value, mask):
+    def apply(self, query, key, value, mask, attn):
         layout, tokens = self.controller.layout, key.shape[2]
         target_region = self.controller.region("target", tokens) > 0.5
         reference_region = self.controller.region("reference", tokens) > 0.5

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 class AttentionEdit:
     """One intervention: `active()` says whether it acts at the controller's current step; `apply`
     receives q, k, v as (batch, heads, tokens, head_dim), the batch laid out by the controller's
-    `BranchLayout`, and the attention mask (None, or broadcastable to batch x heads x queries x keys)."""
+    `BranchLayout`, the attention mask (None, or broadcastable to batch x heads x queries x keys) and the
+    diffusers `Attention` module itself."""
 
     kind = "edit"
 
@@ -25,7 +26,7 @@ class AttentionEdit:
     def active(self) -> bool:
         return True
 
-    def apply(self, query, key, value, mask):
+    def apply(self, query, key, value, mask, attn):
         return query, key, value, mask
 
 
@@ -74,7 +75,7 @@ class EditAttnProcessor:
 
         for edit in self.edits:
             if edit.active():
-                query, key, value, attention_mask = edit.apply(query, key, value, attention_mask)
+                query, key, value, attention_mask = edit.apply(query, key, value, attention_mask, attn)
                 self.controller.applied[(self.name, edit.kind)] += 1
 
         hidden_states = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask)

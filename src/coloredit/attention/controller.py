@@ -49,6 +49,7 @@ class EditController:
         self.config, self.num_steps, self.num_train_timesteps = config, num_steps, num_train_timesteps
         self.layout = layout or BranchLayout()
         self.regions = regions or {}  # branch -> 1x1xhxw coverage at latent resolution
+        self.reference_text: torch.Tensor | None = None  # the reference's embeddings this step, when not a row
         self.step, self.timestep = 0, num_train_timesteps
         self.applied: Counter[tuple[str, str]] = Counter()  # (processor name, edit kind) -> calls it acted in
         self._region_cache: dict[tuple[str, int], torch.Tensor] = {}

@@ -14,7 +14,7 @@ class MutualSelfAttention(AttentionEdit):
     def active(self) -> bool:
         return self.controller.in_steps(self.controller.config.mutual_steps)
 
-    def apply(self, query, key, value, mask):
+    def apply(self, query, key, value, mask, attn):
         layout = self.controller.layout
         key, value = key.clone(), value.clone()
         for half in range(layout.halves):

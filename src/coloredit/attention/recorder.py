@@ -21,7 +21,7 @@ class CrossAttentionRecorder(AttentionEdit):
         self.rows, self.token_indices = rows, token_indices
         self.maps: dict[int, torch.Tensor] = {}
 
-    def apply(self, query, key, value, mask):
+    def apply(self, query, key, value, mask, attn):
         q, k = query[self.rows], key[self.rows]
         probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1).mean(dim=1)
         words = torch.stack([probs[i][:, idx].mean(dim=-1) for i, idx in enumerate(self.token_indices)])

@@ -14,6 +14,14 @@ class SourceStructure(AttentionEdit):
     def active(self) -> bool:
         return self.controller.in_steps(self.controller.config.self_attn_steps)
 
+    def apply(self, query, key, value, mask, attn):
+        layout = self.controller.layout
+        query, key = query.clone(), key.clone()
+        for half in range(layout.halves):
+            target, source = layout.row(half, "target"), layout.row(half, "source")
+            query[target], key[target] = query[source], key[source]
+        return query, key, value, mask
+
 
 class SourceCrossAttentionMaps(SourceStructure):
     """Prompt-to-Prompt's word swap in cross-attention (attn2): the target's output is SDPA(Q_S, K_S, V_T),
@@ -23,11 +31,3 @@ class SourceCrossAttentionMaps(SourceStructure):
 
     def active(self) -> bool:
         return self.controller.in_steps(self.controller.config.cross_attn_steps)
-
-    def apply(self, query, key, value, mask):
-        layout = self.controller.layout
-        query, key = query.clone(), key.clone()
-        for half in range(layout.halves):
-            target, source = layout.row(half, "target"), layout.row(half, "source")
-            query[target], key[target] = query[source], key[source]
-        return query, key, value, mask

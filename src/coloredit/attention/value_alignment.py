@@ -17,17 +17,29 @@ def token_adain(value: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5)
 
 class ValueAlignment(AttentionEdit):
     """Cross-attention (attn2) of chosen up blocks: while t >= tau * T, V_T <- AdaIN(V_T, V_R), separately
-    for each CFG half (the unconditional half carries null-text inversion's embeddings)."""
+    for each CFG half (the unconditional half carries null-text inversion's embeddings).
+
+    Values depend on the text alone, so when the reference is not a row of the batch, V_R is computed from
+    its embeddings (`controller.reference_text`, 2 x tokens x dim, unconditional then conditional)."""
 
     kind = "value_alignment"
 
     def active(self) -> bool:
         return self.controller.timestep >= self.controller.config.tau * self.controller.num_train_timesteps
 
-    def apply(self, query, key, value, mask):
+    def apply(self, query, key, value, mask, attn):
         layout = self.controller.layout
+        if "reference" in layout.branches:
+            reference_values = [value[layout.row(half, "reference")] for half in range(layout.halves)]
+        else:
+            text = self.controller.reference_text.to(value.dtype)
+            if attn.norm_cross:
+                text = attn.norm_encoder_hidden_states(text)
+            projected = attn.to_v(text)
+            heads = projected.view(text.shape[0], -1, attn.heads, value.shape[-1]).transpose(1, 2)
+            reference_values = list(heads)
         value = value.clone()
         for half in range(layout.halves):
-            target, reference = layout.row(half, "target"), layout.row(half, "reference")
-            value[target] = token_adain(value[target], value[reference])
+            target = layout.row(half, "target")
+            value[target] = token_adain(value[target], reference_values[half])
         return query, key, value, mask
