@@ -87,3 +87,22 @@ def test_inversion_saves_and_loads(pipe, photo, tmp_path):
     assert torch.equal(loaded.latents, inversion.latents)
     assert torch.equal(loaded.uncond_embeddings, inversion.uncond_embeddings)
     assert np.isclose(loaded.guidance_scale, 7.5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_null_text_inversion_in_half_precision_stays_finite(model_dir, photo, dtype):
+    from PIL import Image
+
+    pipe = ColorEditPipeline.from_pretrained(model_dir, dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    image_path, mask_path = photo
+    out = pipe(
+        "a red car",
+        mask_path,
+        image=image_path,
+        color="blue",
+        config=EditConfig(num_inference_steps=4, null_text_inner_steps=3),
+    )
+    assert pipe.unet.dtype == dtype and out.inversion.uncond_embeddings.dtype == torch.float32
+    assert torch.isfinite(out.inversion.uncond_embeddings).all()
+    assert np.isfinite(np.asarray(out.image, dtype=np.float64)).all() and out.image.size == Image.open(image_path).size

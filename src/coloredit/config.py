@@ -181,8 +181,10 @@ PRESETS: dict[str, EditConfig] = {
     "paper": EditConfig(),
     # Our recipe: the reference image sets the color through the predicted clean latent (x0-AdaIN), the
     # target prompt drops the old color word, structure comes from the source's self-attention in every
-    # block. Chosen from the toy-world ablation (docs/ablation.md).
+    # block; direct inversion, and the reference's rows left out (the fast path). Chosen from the
+    # toy-world ablation (docs/ablation.md) and the speed benchmark (benchmarks/edit_speed.py).
     "coloredit": EditConfig(
+        inversion="direct",
         keep_reference_branch=False,
         target_prompt="no-color",
         color_transfer=True,

@@ -171,13 +171,18 @@ def null_text_inversion(
     lr: float,
     early_stop: float,
     progress: Callable = iter,
+    loss_scale: float = 1.0,
 ) -> torch.Tensor:
     """Null-text inversion (Mokady et al. 2023): per step, optimize the unconditional embedding so the
     guided DDIM step from the current latent lands on the DDIM-inversion trajectory. Returns the
-    embeddings, one per denoising step (n x tokens x dim)."""
+    embeddings, one per denoising step (n x tokens x dim).
+
+    The embedding, loss and optimizer stay in float32 whatever the U-Net's dtype; with a half-precision
+    U-Net, `loss_scale` keeps the tiny gradients from underflowing, and a step whose gradient is not
+    finite is skipped with the scale halved (the failure that makes fp16 null-text inversion go NaN)."""
     n = len(schedule)
     latents = trajectory[-1:]
-    embedding = uncond.detach().clone()
+    embedding = uncond.detach().float().clone()
     optimized = []
     for step in progress(range(n)):
         t = schedule.timesteps[step]
@@ -190,9 +195,12 @@ def null_text_inversion(
         for _ in range(inner_steps):
             noise_uncond = eps(latents, t, embedding)
             noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
-            loss = F.mse_loss(ddim_step(latents, noise, alpha_t, alpha_prev), goal)
+            loss = F.mse_loss(ddim_step(latents, noise, alpha_t, alpha_prev).float(), goal.float())
             optimizer.zero_grad()
-            loss.backward()
+            (loss * loss_scale).backward()
+            if not torch.isfinite(embedding.grad).all():
+                loss_scale /= 2.0
+                continue
             optimizer.step()
             if loss.item() < early_stop + step * 2e-5:
                 break

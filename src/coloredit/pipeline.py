@@ -255,6 +255,7 @@ class ColorEditPipeline(DiffusionPipeline):
                     config.null_text_lr,
                     config.null_text_early_stop,
                     self.progress_bar,
+                    loss_scale=1024.0 if self.unet.dtype == torch.float16 else 1.0,
                 )
         inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
         self.inversion_cache[key] = inversion

@@ -1,0 +1,259 @@
+"""Edit cost side by side, in one run: plain diffusers generation (the floor), the paper-faithful path
+(null-text inversion, reference branch in the batch) and the fast default (the `coloredit` preset).
+
+Each measurement runs in a fresh process (so peak memory is its own), and prints U-Net calls and rows,
+wall time and peak memory, then ratios to the floor and to the paper path. Also: a second edit of another
+image to the same reference (its inversion cached), against the first.
+
+    python benchmarks/edit_speed.py                    # toy model, CPU
+    python benchmarks/edit_speed.py --model tiny       # tiny random SD-shaped model
+    python benchmarks/edit_speed.py --full-size --device cuda --dtype float16 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+STAGES = ("floor", "paper", "fast", "fast_cached")
+
+
+def full_size_components() -> dict:
+    """SD v1.4's U-Net, VAE and text encoder built from their configs, random weights (timing only)."""
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from coloredit.tiny import SD_SCHEDULER
+    from coloredit.tokenizer import build_tokenizer
+
+    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8)
+    vae = AutoencoderKL(
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=2,
+        latent_channels=4,
+        sample_size=512,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            max_position_embeddings=77,
+            vocab_size=49408,
+        )
+    )
+    tokenizer = build_tokenizer(("a", "photo", "of", "red", "blue", "car"), 77)
+    return dict(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=DDIMScheduler(**SD_SCHEDULER))
+
+
+def load(args):
+    import torch
+
+    from coloredit import ColorEditPipeline
+    from coloredit.tiny import tiny_components
+
+    dtype = getattr(torch, args.dtype)
+    if args.full_size:
+        pipe = ColorEditPipeline(**full_size_components())
+    elif args.model == "tiny":
+        pipe = ColorEditPipeline(**tiny_components())
+    else:
+        pipe = ColorEditPipeline.from_pretrained(args.model)
+    pipe = pipe.to(args.device, dtype)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def inputs(pipe, variant: int):
+    """A 'photo' at the model's size (smooth, textured), a centred object mask, a reference swatch."""
+    import numpy as np
+    from PIL import Image
+
+    size = pipe.native_size
+    y, x = np.mgrid[0:size, 0:size] / size
+    rng = np.random.default_rng(variant)
+    photo = np.stack([x, y, 0.5 + 0.4 * np.sin(7 * x + variant)], -1) * 220 + rng.normal(0, 6, (size, size, 3))
+    mask = np.zeros((size, size), bool)
+    mask[size // 4 : 3 * size // 4, size // 3 : 2 * size // 3] = True
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
+    return image, mask, Image.new("RGB", (size, size), (40, 80, 230))
+
+
+class PeakMemory:
+    """Peak memory during the block, in total (`mb`: the loaded model included, what a user must have)
+    and above its start (`extra_mb`): CUDA's allocator statistics, or the process's RSS sampled."""
+
+    def __init__(self, device: str):
+        self.cuda = device.startswith("cuda")
+
+    def __enter__(self):
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        else:
+            self.base = self.peak = self._rss()
+            self.running = True
+            self.thread = threading.Thread(target=self._sample, daemon=True)
+            self.thread.start()
+        return self
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+        else:
+            self.running = False
+            self.thread.join()
+            peak = max(self.peak, self._rss())
+        self.mb, self.extra_mb = peak / 2**20, (peak - self.base) / 2**20
+
+
+def measure(args) -> dict:
+    """One stage, in this process: {"unet_calls", "unet_rows", "seconds", "peak_mb"}."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    from coloredit import preset
+
+    pipe = load(args)
+    counts = {"calls": 0, "rows": 0}
+
+    def count(module, positional, keywords):
+        counts["calls"] += 1
+        counts["rows"] += (positional[0] if positional else keywords["sample"]).shape[0]
+
+    config = {"paper": preset("paper"), "fast": preset("coloredit")}.get(args.stage.replace("_cached", ""))
+    if config is not None:
+        config = config.replace(num_inference_steps=args.steps)
+    photo, mask, swatch = inputs(pipe, 0)
+    if args.stage == "fast_cached":  # the first edit fills the cache; the measured one edits another photo
+        pipe(args.prompt, mask, image=photo, reference=swatch, config=config)
+        photo, mask, swatch = inputs(pipe, 1)[0], mask, swatch
+    plain = StableDiffusionPipeline(
+        vae=pipe.vae,
+        text_encoder=pipe.text_encoder,
+        tokenizer=pipe.tokenizer,
+        unet=pipe.unet,
+        scheduler=pipe.scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    plain.set_progress_bar_config(disable=True)
+    plain(args.prompt, num_inference_steps=2)  # warm-up
+    hook = pipe.unet.register_forward_pre_hook(count, with_kwargs=True)
+    started = time.perf_counter()
+    with PeakMemory(args.device) as memory:
+        if args.stage == "floor":
+            plain(
+                args.prompt,
+                num_inference_steps=args.steps,
+                guidance_scale=7.5,
+                generator=torch.Generator("cpu").manual_seed(0),
+            )
+        else:
+            pipe(args.prompt, mask, image=photo, reference=swatch, config=config)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    hook.remove()
+    return {
+        "unet_calls": counts["calls"],
+        "unet_rows": counts["rows"],
+        "seconds": round(seconds, 3),
+        "peak_mb": round(memory.mb, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="toy", help="toy, tiny, or a diffusers folder / hub id")
+    parser.add_argument("--full-size", action="store_true", help="SD 1.4's architecture, random weights, 512x512")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
+    parser.add_argument("--prompt", default="a photo of a red car")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--json-out", help="also write the JSON object to this file")
+    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # internal: one measurement
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(measure(args)))
+        return 0
+    results = {}
+    passthrough = [a for a in sys.argv[1:] if a not in ("--json",)]
+    if "--json-out" in passthrough:
+        i = passthrough.index("--json-out")
+        del passthrough[i : i + 2]
+    for stage in STAGES:
+        proc = subprocess.run(
+            [sys.executable, __file__, *passthrough, "--stage", stage], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            return proc.returncode
+        results[stage] = json.loads(proc.stdout.strip().splitlines()[-1])
+    results["ratios"] = ratios(results)
+    text = json.dumps(results, indent=1)
+    if args.json_out:
+        with open(args.json_out, "w") as handle:
+            handle.write(text)
+    if args.json:
+        print(text)
+    else:
+        print_table(results, args)
+    return 0
+
+
+def ratios(r: dict) -> dict:
+    def ratio(a: str, b: str, key: str) -> float:
+        return round(r[a][key] / r[b][key], 3) if r[b][key] else float("nan")
+
+    out = {}
+    for key in ("unet_rows", "unet_calls", "seconds", "peak_mb", "peak_extra_mb"):
+        out[f"paper/floor {key}"] = ratio("paper", "floor", key)
+        out[f"fast/floor {key}"] = ratio("fast", "floor", key)
+        out[f"paper/fast {key}"] = ratio("paper", "fast", key)
+        out[f"cached/first {key}"] = ratio("fast_cached", "fast", key)
+    return out
+
+
+def print_table(results: dict, args) -> None:
+    model = "SD 1.4 architecture (random weights)" if args.full_size else args.model
+    print(f"model {model}, {args.steps} steps, {args.device} {args.dtype}")
+    print(f"{'':12} {'calls':>7} {'rows':>7} {'seconds':>9} {'peak MB':>9} {'extra MB':>9}")
+    for stage in STAGES:
+        s = results[stage]
+        print(
+            f"{stage:12} {s['unet_calls']:7d} {s['unet_rows']:7d} {s['seconds']:9.2f} {s['peak_mb']:9.1f} "
+            f"{s['peak_extra_mb']:9.1f}"
+        )
+    for name, value in results["ratios"].items():
+        print(f"{name:28} {value:8.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
