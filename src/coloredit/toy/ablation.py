@@ -26,7 +26,10 @@ HELD_OUT_SEED = 30_000_000
 OFF = dict(value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0)
 
 VARIANTS: dict[str, tuple[str, dict]] = {
-    "no edit (reconstruction)": ("paper", dict(OFF)),
+    "no edit, null-text inversion": ("paper", dict(OFF)),
+    "no edit, DDIM inversion": ("paper", dict(OFF, inversion="ddim")),
+    "no edit, negative-prompt inversion": ("paper", dict(OFF, inversion="negative-prompt")),
+    "no edit, direct inversion": ("paper", dict(OFF, inversion="direct")),
     "text only: color word swapped": ("paper", dict(OFF, paste_back=False, target_prompt="reference-color")),
     "(1) paper: V-AdaIN, source prompt": ("paper", {}),
     "(2) paper + reference color word": ("paper", dict(target_prompt="reference-color")),
@@ -34,6 +37,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "(4) latent AdaIN, first 60% of steps": ("paper", dict(target_prompt="no-color", blend_ratio=1.0, blend_tau=0.4)),
     "(5) x0-AdaIN, mean only": ("coloredit", dict(color_transfer_std=False)),
     "(5) x0-AdaIN + reference color word": ("coloredit", dict(target_prompt="reference-color")),
+    "(5) x0-AdaIN, null-text inversion": ("coloredit", dict(inversion="null-text")),
+    "(5) x0-AdaIN, negative-prompt inversion": ("coloredit", dict(inversion="negative-prompt")),
+    "(5) x0-AdaIN + pixel color lock (reported apart)": ("coloredit", dict(color_lock=True)),
     "(5) x0-AdaIN (coloredit default)": ("coloredit", {}),
 }
 
@@ -98,6 +104,7 @@ def summarize(rows: list[dict]) -> dict:
         "median_between": float(np.median([r["hue_error"] for r in between])) if between else float("nan"),
         "iou": float(np.mean([r["iou"] for r in rows])),
         "background": float(np.mean([r["background_change"] for r in rows])),
+        "object_change": float(np.mean([r["object_change"] for r in rows])),
         "background_identical": float(np.mean([r["background_identical"] for r in rows])),
         "seconds": float(np.mean([r["seconds"] for r in rows])),
     }
@@ -141,13 +148,13 @@ def write_report(out_md: Path, table: dict, grids: dict, shown: list[Edit], coun
     out_md.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "| variant | named right | median hue err | p90 | median, between names | IoU | background /255 "
-        "| bg identical | s/edit |\n|---|---|---|---|---|---|---|---|---|"
+        "| object change /255 | bg identical | s/edit |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [header]
     for name, s in table.items():
         lines.append(
             f"| {name} | {s['named_right']:.2f} | {s['median_hue_error']:.1f} | {s['p90_hue_error']:.1f} | "
-            f"{s['median_between']:.1f} | {s['iou']:.3f} | {s['background']:.2f} | "
+            f"{s['median_between']:.1f} | {s['iou']:.3f} | {s['background']:.2f} | {s['object_change']:.1f} | "
             f"{s['background_identical']:.2f} | {s['seconds']:.1f} |"
         )
     rows = [
@@ -164,8 +171,10 @@ the reference always another shape, every 4th source generated from prompt + see
 inverted; no color word in the target prompt unless the variant says so; color lock off everywhere.
 Hue errors (degrees) against the reference object's measured hue; "named right" is the nearest named color
 of the edited object; IoU of the edited object (saturation > 0.35, value > 0.15) with the source object;
-background change is the mean absolute difference outside the object mask; "bg identical" the share of edits
-whose pixels outside the feathered mask are byte-identical to the source.
+background change is the mean absolute difference outside the object mask, object change inside it (on the
+"no edit" rows: the reconstruction error of that inversion); "bg identical" the share of edits whose pixels
+outside the feathered mask are byte-identical to the source. The color-lock row is reported apart: it is a
+pixel post-process, and every other row has it off.
 
 {chr(10).join(lines)}
 

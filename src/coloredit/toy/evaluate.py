@@ -132,4 +132,5 @@ def edit_scores(
         "hue_error": round(float(hue_distance(edited_hue, reference_hue)), 2),
         "iou": round(iou(object_mask(edited), source_mask), 4),
         "background_change": round(background_change(edited, source, source_mask), 3),
+        "object_change": round(background_change(edited, source, ~source_mask), 3),
     }
