@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -295,7 +296,8 @@ def load_pipeline(model: str, device: str | None, dtype: str):
 
     from .pipeline import ColorEditPipeline
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device is None:  # under a launcher each process takes its own GPU
+        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
         dtype = "float16" if device.startswith("cuda") else "float32"
     return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)

@@ -29,6 +29,15 @@ class AttentionEdit:
     def apply(self, query, key, value, mask, attn):
         return query, key, value, mask
 
+    def source_into_target(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
+        """Copies of the tensors whose target rows hold the source rows, in both CFG halves."""
+        layout, copies = self.controller.layout, [t.clone() for t in tensors]
+        for half in range(layout.halves):
+            target, source = layout.row(half, "target"), layout.row(half, "source")
+            for copy in copies:
+                copy[target] = copy[source]
+        return copies
+
 
 class EditAttnProcessor:
     """Computes attention exactly as AttnProcessor2_0, with the layer's active edits applied in order."""

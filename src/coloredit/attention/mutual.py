@@ -15,9 +15,5 @@ class MutualSelfAttention(AttentionEdit):
         return self.controller.in_steps(self.controller.config.mutual_steps)
 
     def apply(self, query, key, value, mask, attn):
-        layout = self.controller.layout
-        key, value = key.clone(), value.clone()
-        for half in range(layout.halves):
-            target, source = layout.row(half, "target"), layout.row(half, "source")
-            key[target], value[target] = key[source], value[source]
+        key, value = self.source_into_target(key, value)
         return query, key, value, mask

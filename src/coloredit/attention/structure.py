@@ -15,11 +15,7 @@ class SourceStructure(AttentionEdit):
         return self.controller.in_steps(self.controller.config.self_attn_steps)
 
     def apply(self, query, key, value, mask, attn):
-        layout = self.controller.layout
-        query, key = query.clone(), key.clone()
-        for half in range(layout.halves):
-            target, source = layout.row(half, "target"), layout.row(half, "source")
-            query[target], key[target] = query[source], key[source]
+        query, key = self.source_into_target(query, key)
         return query, key, value, mask
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
-from ..colors import COLOR_WORDS, NAMED_HUES, nearest_color_name, parse_color
+from ..colors import COLOR_WORDS, nearest_color_name, parse_color
 from ..config import EditConfig
 from ..errors import ColorEditError
 from ..images import save_atomic
@@ -103,22 +103,16 @@ def _mask_image(mask: np.ndarray) -> np.ndarray:
 def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
     """Rendered sources with exact masks (split "real": they must be inverted), half to a named color and
     half to a hue between the names; the reference is another shape in the target color."""
-    from ..toy.ablation import BETWEEN_HUES
-    from ..toy.render import COLORS as TOY_COLORS
-    from ..toy.render import SHAPES, render
+    from ..toy.ablation import edit_pair
+    from ..toy.evaluate import nearest_named_color
 
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     samples = []
     for i in range(count):
-        source = render(seed + 2 * i)
-        shape = SHAPES[(SHAPES.index(source.shape) + 1 + rng.integers(len(SHAPES) - 1)) % len(SHAPES)]
-        if i % 2 == 0:
-            name = [c for c in TOY_COLORS if c != source.color][rng.integers(len(TOY_COLORS) - 1)]
-            reference = render(seed + 2 * i + 1, shape=shape, color=name)
-        else:
-            reference = render(seed + 2 * i + 1, shape=shape, hue=BETWEEN_HUES[(i // 2) % len(BETWEEN_HUES)])
-            name = min(NAMED_HUES, key=lambda c: abs((NAMED_HUES[c] - reference.hue + 180) % 360 - 180))
+        source, reference, name = edit_pair(seed, i, rng)
+        if name is None:  # a hue between the names: text-guided methods get the nearest name
+            name = nearest_named_color(reference.hue)
         rgb = tuple(int(v) for v in reference.image[reference.mask].mean(axis=0).round())
         sid = f"toy-{i:04d}"
         samples.append(

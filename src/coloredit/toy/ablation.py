@@ -53,18 +53,23 @@ class Edit:
     generated: bool
 
 
+def edit_pair(seed: int, index: int, rng: np.random.Generator):
+    """The index-th toy edit from `seed`: (source, reference, target color name or None). Even indices go
+    to another named color, odd ones to a hue between the names; the reference is another shape."""
+    source = render(seed + 2 * index)
+    other_shape = SHAPES[(SHAPES.index(source.shape) + 1 + rng.integers(len(SHAPES) - 1)) % len(SHAPES)]
+    if index % 2 == 0:
+        name = [c for c in COLORS if c != source.color][rng.integers(len(COLORS) - 1)]
+        return source, render(seed + 2 * index + 1, shape=other_shape, color=name), name
+    hue = BETWEEN_HUES[(index // 2) % len(BETWEEN_HUES)]
+    return source, render(seed + 2 * index + 1, shape=other_shape, hue=hue), None
+
+
 def held_out_edits(count: int) -> list[Edit]:
-    edits = []
     rng = np.random.default_rng(HELD_OUT_SEED)
+    edits = []
     for i in range(count):
-        source = render(HELD_OUT_SEED + 2 * i)
-        other_shape = SHAPES[(SHAPES.index(source.shape) + 1 + rng.integers(len(SHAPES) - 1)) % len(SHAPES)]
-        if i % 2 == 0:
-            name = [c for c in COLORS if c != source.color][rng.integers(len(COLORS) - 1)]
-            reference = render(HELD_OUT_SEED + 2 * i + 1, shape=other_shape, color=name)
-        else:
-            name = None
-            reference = render(HELD_OUT_SEED + 2 * i + 1, shape=other_shape, hue=BETWEEN_HUES[(i // 2) % 8])
+        source, reference, name = edit_pair(HELD_OUT_SEED, i, rng)
         edits.append(Edit(i, source, reference, name, generated=i % 4 == 3))
     return edits
 
