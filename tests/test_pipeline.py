@@ -178,3 +178,23 @@ def test_fast_inversions_reconstruct_better_than_ddim():
         pytest.fail("runs after test_inversion_methods_reconstruct_the_source")
     assert RECONSTRUCTION["negative-prompt"] < RECONSTRUCTION["ddim"]
     assert RECONSTRUCTION["null-text"] < RECONSTRUCTION["ddim"]
+
+
+def test_bad_input_fails_before_any_unet_call(pipe, photo):
+    from coloredit import ColorEditError
+
+    image_path, _ = photo
+    calls = []
+    hook = pipe.unet.register_forward_pre_hook(lambda *args: calls.append(1))
+    try:
+        for kwargs, message in (
+            (dict(mask=np.ones((10, 40), bool), color="red"), "aspect ratio"),
+            (dict(mask=np.ones((96, 128), bool), color="red"), "whole image"),
+            (dict(mask=SQUARE_MASK, color="nocolor"), "unknown color"),
+            (dict(mask=SQUARE_MASK), "exactly one of"),
+        ):
+            with pytest.raises(ColorEditError, match=message):
+                pipe("a red car", image=image_path, **kwargs)
+    finally:
+        hook.remove()
+    assert calls == []

@@ -145,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_edit(args: argparse.Namespace) -> int:
-    from .colors import parse_color
-    from .images import load_image, load_mask, save_atomic
+    from .images import load_image, save_atomic
 
     config = preset(args.preset)
     changes = {k: v for k, v in (("num_inference_steps", args.steps), ("inversion", args.inversion)) if v is not None}
     config = config.replace(**changes).with_overrides(args.overrides)
     references = args.reference or args.color
+    kind = "reference" if args.reference else "color"
     if len(references) != len(args.mask):
         raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
@@ -159,13 +159,11 @@ def run_edit(args: argparse.Namespace) -> int:
         raise ColorEditError(f"{output} exists; pass --force to overwrite it")
 
     # Check every input before the (slow) model load.
+    from .pipeline import check_inputs
+
     image = load_image(args.image, "image")
-    for mask in args.mask:
-        load_mask(mask, image.size)
-    for color in args.color or []:
-        parse_color(color)
-    for reference in args.reference or []:
-        load_image(reference, "reference image")
+    for mask, ref in zip(args.mask, references, strict=True):
+        check_inputs(mask, image, **{kind: ref}, reference_mask=args.reference_mask)
 
     started = time.perf_counter()
     pipe = load_pipeline(args.model, args.device, args.dtype)
@@ -173,7 +171,6 @@ def run_edit(args: argparse.Namespace) -> int:
 
     from .pipeline import ObjectEdit
 
-    kind = "reference" if args.reference else "color"
     edits = [
         ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask, **{kind: ref})
         for mask, ref in zip(args.mask, references, strict=True)

@@ -150,8 +150,7 @@ class ColorEditPipeline(DiffusionPipeline):
         """Recolor the masked object of `image` (or of the image `prompt` + `seed` generate) to the color
         of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b)."""
         config = config or preset()
-        if (reference is None) == (color is None):
-            raise ColorEditError("give exactly one of a reference image or a color")
+        check_inputs(mask, image, reference, color, reference_mask)  # fail before any slow step
         self.ledger = CostLedger()
         schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
 
@@ -501,6 +500,26 @@ class ColorEditPipeline(DiffusionPipeline):
         if inversion.uncond_embeddings is not None:
             return inversion.uncond_embeddings.to(self.device)
         return empty.expand(steps, -1, -1)
+
+
+def check_inputs(
+    mask: ImageLike,
+    image: ImageLike | None = None,
+    reference: ImageLike | None = None,
+    color: str | None = None,
+    reference_mask: ImageLike | None = None,
+) -> None:
+    """Raise ColorEditError for bad input (unreadable images, a mask that does not fit, an unknown color)."""
+    if (reference is None) == (color is None):
+        raise ColorEditError("give exactly one of a reference image or a color")
+    if image is not None:
+        load_mask(mask, load_image(image, "image").size)
+    if color is not None:
+        parse_color(color)
+    if reference is not None:
+        reference_size = load_image(reference, "reference image").size
+        if reference_mask is not None:
+            load_mask(reference_mask, reference_size)
 
 
 def _per_branch(names: tuple[str, ...], callbacks: list, known_reference: torch.Tensor | None = None):
