@@ -67,6 +67,7 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     state_path = work / "state.pt"
     state = torch.load(state_path, weights_only=False) if state_path.exists() else {"config": asdict(config)}
     images, captions = dataset(config)
+    torch.manual_seed(config.seed)  # the initial weights; a resumed run replaces them with its checkpoint
     tokenizer = toy_tokenizer()
     vae, unet, text_encoder = toy_vae(), toy_unet(), toy_text_encoder(tokenizer)
 
