@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--model", default="toy")
     evaluate.add_argument("--per-pair", type=int, default=4, help="samples per (color, shape) pair")
     evaluate.add_argument("--steps", type=int, default=50)
-    evaluate.add_argument("--guidance", type=float, default=5.0)
+    evaluate.add_argument("--guidance", type=float, default=7.5)
     ablation = commands.add_parser("ablation", help="compare color sources on held-out edits; write docs/ablation.md")
     ablation.add_argument("--model", default="toy")
     ablation.add_argument("--edits", type=int, default=48)
