@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from coloredit.cli import main
-from coloredit.images import feather_weights, load_mask
+from coloredit.images import feather_radius, feather_weights, load_mask
 
 
 def edit_args(image, mask, model, out, *extra):
@@ -57,7 +57,7 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
     original = np.asarray(Image.open(image).convert("RGB"))
     edited = np.asarray(Image.open(out).convert("RGB"))
     assert edited.shape == original.shape
-    outside = feather_weights(load_mask(mask, (128, 96)), 0.02 * 128) == 0
+    outside = feather_weights(load_mask(mask, (128, 96)), feather_radius(0.02, (128, 96))) == 0
     assert np.array_equal(edited[outside], original[outside])
 
 

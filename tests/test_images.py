@@ -62,3 +62,10 @@ def test_save_atomic_writes_and_refuses_overwrite(tmp_path):
         save_atomic(Image.new("RGB", (4, 4)), path)
     save_atomic(Image.new("RGB", (4, 4)), path, force=True)
     assert sorted(p.name for p in path.parent.iterdir()) == ["out.png"]
+
+
+def test_feather_is_at_least_two_pixels():
+    from coloredit.images import feather_radius
+
+    assert feather_radius(0.02, (32, 32)) == 2.0 and feather_radius(0.02, (512, 384)) == pytest.approx(10.24)
+    assert feather_radius(0.0, (512, 512)) == 0.0

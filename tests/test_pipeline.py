@@ -7,7 +7,7 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from PIL import Image
 
 from coloredit import EditConfig, ObjectEdit
-from coloredit.images import feather_weights, load_mask
+from coloredit.images import feather_radius, feather_weights, load_mask
 
 SQUARE_MASK = np.zeros((64, 64), bool)
 SQUARE_MASK[16:48, 20:44] = True
@@ -44,7 +44,7 @@ def test_real_image_edit_keeps_background_bytes(pipe, photo, fast_config):
     edited = np.asarray(out.image)
     assert edited.shape == original.shape
     mask = load_mask(mask_path, (128, 96))
-    outside = feather_weights(mask, fast_config.feather * 128) == 0
+    outside = feather_weights(mask, feather_radius(fast_config.feather, (128, 96))) == 0
     assert outside.sum() > 0.5 * outside.size
     assert np.array_equal(edited[outside], original[outside])
     assert np.abs(edited[mask].astype(int) - original[mask]).mean() > 1.0  # the object itself was re-rendered
@@ -53,7 +53,7 @@ def test_real_image_edit_keeps_background_bytes(pipe, photo, fast_config):
 
 def test_generated_source_background_is_the_source(pipe, fast_config):
     out = pipe("a red car", SQUARE_MASK, color="green", seed=1, config=fast_config)
-    outside = feather_weights(SQUARE_MASK, fast_config.feather * 64) == 0
+    outside = feather_weights(SQUARE_MASK, feather_radius(fast_config.feather, (64, 64))) == 0
     assert np.array_equal(np.asarray(out.image)[outside], np.asarray(out.source_image)[outside])
     assert out.reference_prompt == "a green car"
 
@@ -97,7 +97,7 @@ def test_several_objects_edited_in_turn(pipe, photo, fast_config):
     assert len(outs) == 2 and outs[0].image is not outs[1].image
     assert np.array_equal(np.asarray(outs[1].source_image), np.asarray(outs[0].image))
     original = np.asarray(Image.open(image_path).convert("RGB"))
-    radius = fast_config.feather * 128
+    radius = feather_radius(fast_config.feather, (128, 96))
     outside = (feather_weights(left, radius) == 0) & (feather_weights(right, radius) == 0)
     assert np.array_equal(np.asarray(outs[1].image)[outside], original[outside])
 

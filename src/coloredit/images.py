@@ -85,6 +85,12 @@ def working_size(width: int, height: int, native: int, multiple: int) -> tuple[i
     return snap(width), snap(height)
 
 
+def feather_radius(fraction: float, size: tuple[int, ...]) -> float:
+    """The feather's width in pixels: a fraction of the longer side, at least 2 pixels (so that the
+    anti-aliased edge just outside a tight mask is blended, not kept in the old color)."""
+    return max(fraction * max(size), 2.0) if fraction > 0 else 0.0
+
+
 def feather_weights(mask: np.ndarray, radius: float) -> np.ndarray:
     """Blend weight of the edit per pixel: 1 on the object, falling linearly to exactly 0 at `radius`
     pixels outside it, so every pixel farther away keeps the original's bytes."""

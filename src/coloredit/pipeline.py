@@ -32,7 +32,7 @@ from .colors import (
 )
 from .config import EditConfig, preset
 from .errors import ColorEditError
-from .images import ImageLike, feather_weights, load_image, load_mask, paste_back, working_size
+from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
 from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion
 from .latents import (
     BackgroundRestore,
@@ -425,7 +425,7 @@ class ColorEditPipeline(DiffusionPipeline):
             edited = Image.fromarray(lock_chroma(np.asarray(edited), pixel_mask.astype(np.float64), reference.chroma))
         if not config.paste_back:
             return edited, original
-        weights = feather_weights(pixel_mask, config.feather * max(original.size))
+        weights = feather_weights(pixel_mask, feather_radius(config.feather, original.size))
         return paste_back(edited, original, weights), original
 
     # ---- plain generation (the floor an edit is compared with) -------------------------------------

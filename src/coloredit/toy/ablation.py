@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..config import EditConfig, preset
-from ..images import feather_weights, save_atomic
+from ..images import feather_radius, feather_weights, save_atomic
 from .demo import sheet
 from .evaluate import edit_scores, nearest_named_color, object_mask
 from .render import COLORS, SHAPES, render
@@ -121,7 +121,7 @@ def score_variant(pipe, edits: list[Edit], config: EditConfig) -> tuple[list[dic
         started = time.perf_counter()
         source, mask, edited = run_edit(pipe, edit, config)
         scores = edit_scores(source, mask, edit.reference.image, edit.reference.mask, edited)
-        outside = feather_weights(mask, config.feather * max(mask.shape)) == 0
+        outside = feather_weights(mask, feather_radius(config.feather, mask.shape)) == 0
         rows.append(
             {
                 **scores,

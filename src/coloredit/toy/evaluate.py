@@ -80,7 +80,7 @@ def classify_shape(mask: np.ndarray) -> str | None:
 
 
 def score_generation(
-    pipe, per_pair: int = 1, steps: int = 50, guidance: float = 5.0, seed: int = 0, batch: int = 40
+    pipe, per_pair: int = 1, steps: int = 50, guidance: float = 7.5, seed: int = 0, batch: int = 40
 ) -> dict:
     """Generate "a {color} {shape}" for every pair, `per_pair` seeds each; score color and shape."""
     prompts = [(c, s, seed + k) for k in range(per_pair) for c in COLORS for s in SHAPES]
