@@ -65,6 +65,7 @@ class EditConfig:
     color_transfer: bool = False
     color_transfer_steps: float = 0.6
     color_transfer_std: bool = True  # match the spread too (False: mean only, keeps the source's shading)
+    color_transfer_mode: str = "adain"  # "adain": each channel alone; "wct": the channels' joint covariance
 
     # Step 5, structure. [paper] the target's self-attention maps are the source's, all steps.
     # [ours] as SDPA(Q_S, K_S, V_T); which U-Net parts and which fraction of steps.
@@ -118,6 +119,7 @@ class EditConfig:
         need(self.inversion in INVERSIONS, f"inversion must be one of {', '.join(INVERSIONS)}")
         need(self.color_reference in COLOR_REFERENCES, f"color_reference must be one of {COLOR_REFERENCES}")
         need(self.target_prompt in TARGET_PROMPTS, f"target_prompt must be one of {', '.join(TARGET_PROMPTS)}")
+        need(self.color_transfer_mode in ("adain", "wct"), "color_transfer_mode must be adain or wct")
         need(self.blend_mode in BLEND_MODES, f"blend_mode must be one of {', '.join(BLEND_MODES)}")
         for name in ("tau", "blend_tau", "blend_ratio", "background_start", "feather", "color_transfer_steps"):
             need(0.0 <= getattr(self, name) <= 1.0, f"{name} must be in [0, 1]")
@@ -179,8 +181,8 @@ def _parse_value(hint: typing.Any, text: str, key: str) -> typing.Any:
 PRESETS: dict[str, EditConfig] = {
     # The paper's steps exactly, for comparison.
     "paper": EditConfig(),
-    # Our recipe: the reference image sets the color through the predicted clean latent (x0-AdaIN), the
-    # target prompt drops the old color word, structure comes from the source's self-attention in every
+    # Our recipe: the reference image sets the color through the predicted clean latent (x0 transfer of
+    # the channels' joint statistics, every step), the target prompt drops the old color word, structure comes from the source's self-attention in every
     # block; direct inversion, and the reference's rows left out (the fast path). Chosen from the
     # toy-world ablation (docs/ablation.md) and the speed benchmark (benchmarks/edit_speed.py).
     "coloredit": EditConfig(
@@ -188,6 +190,8 @@ PRESETS: dict[str, EditConfig] = {
         keep_reference_branch=False,
         target_prompt="no-color",
         color_transfer=True,
+        color_transfer_steps=1.0,
+        color_transfer_mode="wct",
         self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),
     ),
 }

@@ -96,6 +96,31 @@ class BackgroundRestore:
             latents["target"] = self.mask * latents["target"] + (1 - self.mask) * latents["source"]
 
 
+def masked_channel_covariance(latents: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted per-channel mean (C) and channel covariance (C x C) of 1xCxhxw latents."""
+    x = latents[0].flatten(1)  # C x cells
+    w = weights[0].flatten(1)  # 1 x cells
+    total = w.sum().clamp_min(1e-8)
+    mean = (x * w).sum(dim=1) / total
+    centred = x - mean[:, None]
+    return mean, (centred * w) @ centred.T / total
+
+
+def _matrix_power(cov: torch.Tensor, power: float, eps: float = 1e-5) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(cov.double())
+    return (vectors * values.clamp_min(eps) ** power @ vectors.T).to(cov.dtype)
+
+
+def whiten_color(
+    x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor, target_mean: torch.Tensor, target_cov: torch.Tensor
+) -> torch.Tensor:
+    """Whitening-coloring transform of 1xCxhxw latents: the channels' joint mean and covariance moved
+    to the target's (AdaIN matches each channel alone; color lives in how the channels co-vary)."""
+    transform = _matrix_power(target_cov, 0.5) @ _matrix_power(cov, -0.5)
+    flat = x[0].flatten(1) - mean[:, None]
+    return (transform @ flat + target_mean[:, None]).reshape_as(x[0])[None]
+
+
 class CleanColorTransfer:
     """[ours] x0-AdaIN: during the first `last_step` steps, the target's predicted clean latent inside the
     object takes the reference object's per-channel statistics. Statistics and update are weighted by
@@ -109,8 +134,9 @@ class CleanColorTransfer:
         reference_region: torch.Tensor,
         reference_clean: torch.Tensor | None,
         match_std: bool,
+        mode: str = "adain",
     ):
-        self.last_step, self.target_region, self.match_std = last_step, target_region, match_std
+        self.last_step, self.target_region, self.match_std, self.mode = last_step, target_region, match_std, mode
         core = (reference_region > 0.5).float()
         self.reference_weights = core if core.sum() > 0 else reference_region
         self.reference_clean = reference_clean
@@ -120,7 +146,12 @@ class CleanColorTransfer:
             return
         target = clean["target"]
         reference = self.reference_clean if self.reference_clean is not None else clean["reference"]
-        mean, std = masked_channel_stats(target, self.target_region)
-        ref_mean, ref_std = masked_channel_stats(reference, self.reference_weights)
-        moved = adain(target, mean, std, ref_mean, ref_std if self.match_std else std)
+        if self.mode == "wct":
+            mean, cov = masked_channel_covariance(target, self.target_region)
+            ref_mean, ref_cov = masked_channel_covariance(reference, self.reference_weights)
+            moved = whiten_color(target, mean, cov, ref_mean, ref_cov)
+        else:
+            mean, std = masked_channel_stats(target, self.target_region)
+            ref_mean, ref_std = masked_channel_stats(reference, self.reference_weights)
+            moved = adain(target, mean, std, ref_mean, ref_std if self.match_std else std)
         clean["target"] = target + self.target_region * (moved - target)

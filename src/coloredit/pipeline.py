@@ -364,6 +364,7 @@ class ColorEditPipeline(DiffusionPipeline):
                     reference.region,
                     reference.clean,
                     config.color_transfer_std,
+                    config.color_transfer_mode,
                 )
             )
         after_step = []

@@ -35,12 +35,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "(2) paper + reference color word": ("paper", dict(target_prompt="reference-color")),
     "(3) cross-image self-attention": ("paper", dict(target_prompt="no-color", appearance_transfer=True)),
     "(4) latent AdaIN, first 60% of steps": ("paper", dict(target_prompt="no-color", blend_ratio=1.0, blend_tau=0.4)),
-    "(5) x0-AdaIN, mean only": ("coloredit", dict(color_transfer_std=False)),
-    "(5) x0-AdaIN + reference color word": ("coloredit", dict(target_prompt="reference-color")),
-    "(5) x0-AdaIN, null-text inversion": ("coloredit", dict(inversion="null-text")),
-    "(5) x0-AdaIN, negative-prompt inversion": ("coloredit", dict(inversion="negative-prompt")),
-    "(5) x0-AdaIN + pixel color lock (reported apart)": ("coloredit", dict(color_lock=True)),
-    "(5) x0-AdaIN (coloredit default)": ("coloredit", {}),
+    "(5) x0-AdaIN per channel, first 60%": ("coloredit", dict(color_transfer_mode="adain", color_transfer_steps=0.6)),
+    "(5) x0-AdaIN per channel, all steps": ("coloredit", dict(color_transfer_mode="adain")),
+    "(5) x0, mean only, all steps": ("coloredit", dict(color_transfer_mode="adain", color_transfer_std=False)),
+    "(5) default, null-text inversion": ("coloredit", dict(inversion="null-text")),
+    "(5) default, negative-prompt inversion": ("coloredit", dict(inversion="negative-prompt")),
+    "(5) default + pixel color lock (reported apart)": ("coloredit", dict(color_lock=True)),
+    "(5) x0 joint-covariance transfer, all steps (coloredit default)": ("coloredit", {}),
 }
 
 
@@ -188,8 +189,8 @@ Rows of the grid (`ablation.png`): source | reference | one column per variant, 
 ![examples](ablation.png)
 
 The default preset `coloredit` (chosen from this table): `target_prompt={default.target_prompt}`,
-`color_transfer={default.color_transfer}` (first {default.color_transfer_steps:.0%} of the steps,
-std matched: {default.color_transfer_std}), `self_attn_blocks={",".join(default.self_attn_blocks)}`,
-`inversion={default.inversion}`; everything else as the paper.
+`color_transfer={default.color_transfer}` ({default.color_transfer_mode}, {default.color_transfer_steps:.0%} of the
+steps), `self_attn_blocks={",".join(default.self_attn_blocks)}`, `inversion={default.inversion}`,
+`keep_reference_branch={default.keep_reference_branch}`; everything else as the paper.
 """
     out_md.write_text(text)
