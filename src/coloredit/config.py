@@ -182,9 +182,10 @@ PRESETS: dict[str, EditConfig] = {
     # The paper's steps exactly, for comparison.
     "paper": EditConfig(),
     # Our recipe: the reference image sets the color through the predicted clean latent (x0 transfer of
-    # the channels' joint statistics, every step), the target prompt drops the old color word, structure comes from the source's self-attention in every
-    # block; direct inversion, and the reference's rows left out (the fast path). Chosen from the
-    # toy-world ablation (docs/ablation.md) and the speed benchmark (benchmarks/edit_speed.py).
+    # the channels' joint statistics, every step); the target prompt drops the old color word; structure
+    # comes from the source's self-attention in every block; direct inversion, and the reference's rows
+    # left out (the fast path). Chosen from the toy-world ablation (docs/ablation.md) and the speed
+    # benchmark (benchmarks/edit_speed.py).
     "coloredit": EditConfig(
         inversion="direct",
         keep_reference_branch=False,
