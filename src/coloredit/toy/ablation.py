@@ -76,8 +76,9 @@ def held_out_edits(count: int) -> list[Edit]:
 
 
 def run_edit(pipe, edit: Edit, config: EditConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(source image, source mask, edited image) of one edit under one config."""
-    source, mask, image = edit.source.image, edit.source.mask, edit.source.image
+    """(source image, source mask, edited image) of one edit under one config. A generated source is the
+    pipeline's own (its batched regeneration can differ from a lone generation in the last bit)."""
+    mask, image = edit.source.mask, edit.source.image
     seed = HELD_OUT_SEED + edit.index
     if edit.generated:
         source = np.asarray(
@@ -95,7 +96,7 @@ def run_edit(pipe, edit: Edit, config: EditConfig) -> tuple[np.ndarray, np.ndarr
         reference_mask=edit.reference.mask,
         config=config,
     )
-    return source, mask, np.asarray(result.image)
+    return np.asarray(result.source_image), mask, np.asarray(result.image)
 
 
 def summarize(rows: list[dict]) -> dict:
