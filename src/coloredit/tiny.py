@@ -41,12 +41,13 @@ TINY_WORDS = (
 )
 
 
-def tiny_components(seed: int = 0, sample_size: int = 8) -> dict:
-    """vae, text_encoder, tokenizer, unet, scheduler of a 2.2M-parameter SD-shaped model (x8 VAE)."""
+def tiny_components(seed: int = 0, sample_size: int = 8, in_channels: int = 4) -> dict:
+    """vae, text_encoder, tokenizer, unet, scheduler of a 2.2M-parameter SD-shaped model (x8 VAE);
+    `in_channels=8` gives InstructPix2Pix's U-Net (latent + image latent)."""
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         sample_size=sample_size,
-        in_channels=4,
+        in_channels=in_channels,
         out_channels=4,
         layers_per_block=1,
         block_out_channels=(32, 64, 64),
