@@ -19,6 +19,15 @@ from coloredit.inversion import NoiseSchedule
 LAYOUT = BranchLayout()
 
 
+def project_heads(attn, hidden):
+    """q, k, v of self-attention computed explicitly, as (batch, heads, tokens, head_dim)."""
+
+    def heads(x):
+        return x.view(x.shape[0], -1, attn.heads, x.shape[-1] // attn.heads).transpose(1, 2)
+
+    return heads(attn.to_q(hidden)), heads(attn.to_k(hidden)), heads(attn.to_v(hidden))
+
+
 def attention_module(unet, kind: str):
     return unet.up_blocks[1].attentions[0].transformer_blocks[0].get_submodule(kind)
 
@@ -69,10 +78,7 @@ def test_structure_processor_is_the_source_attention_map_applied_to_target_value
         out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
         plain = AttnProcessor2_0()(attn, hidden)
 
-        def heads(x):
-            return x.view(6, -1, attn.heads, x.shape[-1] // attn.heads).transpose(1, 2)
-
-        q, k, v = heads(attn.to_q(hidden)), heads(attn.to_k(hidden)), heads(attn.to_v(hidden))
+        q, k, v = project_heads(attn, hidden)
         for half in range(2):
             s, t = LAYOUT.row(half, "source"), LAYOUT.row(half, "target")
             attention_map = torch.softmax(q[s] @ k[s].transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
@@ -108,10 +114,7 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
         out = EditAttnProcessor(controller, "x", [ReferenceAppearance(controller)])(attn, hidden)
         plain = AttnProcessor2_0()(attn, hidden)
 
-        def heads(x):
-            return x.view(6, -1, attn.heads, x.shape[-1] // attn.heads).transpose(1, 2)
-
-        q, k, v = heads(attn.to_q(hidden)), heads(attn.to_k(hidden)), heads(attn.to_v(hidden))
+        q, k, v = project_heads(attn, hidden)
         inside, ref_inside = target_region.flatten() > 0.5, reference_region.flatten() > 0.5
         for half in range(2):
             t, r = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
