@@ -87,6 +87,23 @@ def test_structure_processor_is_the_source_attention_map_applied_to_target_value
             torch.testing.assert_close(out[s], plain[s], atol=1e-6, rtol=0)
 
 
+def test_structure_reaches_both_target_halves_from_an_unguided_source_row(pipe):
+    """With the source conditional only (3 rows: target uncond | source, target cond), both target rows
+    get the source row's attention map."""
+    attn = attention_module(pipe.unet, "attn1")
+    layout = BranchLayout(("source", "target"), unguided=("source",))
+    assert layout.rows == 3 and layout.row(0, "source") == layout.row(1, "source") == 1
+    controller = EditController(EditConfig(), num_steps=10, num_train_timesteps=1000, layout=layout)
+    hidden = torch.randn(3, 64, attn.to_q.in_features)
+    with torch.no_grad():
+        out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
+        q, k, v = project_heads(attn, hidden)
+    attention_map = torch.softmax(q[1] @ k[1].transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+    for target in (layout.row(0, "target"), layout.row(1, "target")):
+        explicit = attn.to_out[0]((attention_map @ v[target]).transpose(0, 1).reshape(64, -1))
+        torch.testing.assert_close(out[target], explicit, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["attn1", "attn2"])
 def test_inactive_processor_equals_diffusers_default(pipe, kind):
     attn = attention_module(pipe.unet, kind)

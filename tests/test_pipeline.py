@@ -6,7 +6,7 @@ from diffusers import StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
 from PIL import Image
 
-from coloredit import EditConfig, ObjectEdit
+from coloredit import EditConfig, ObjectEdit, preset
 from coloredit.images import feather_radius, feather_weights, load_mask
 
 SQUARE_MASK = np.zeros((64, 64), bool)
@@ -150,6 +150,17 @@ def test_reference_rows_left_out_give_the_same_edit(pipe, photo):
     )
     assert kept.unet["by_stage"]["edit"]["rows"] == 6 * 6 and left_out.unet["by_stage"]["edit"]["rows"] == 6 * 4
     assert (kept.latents["target"] - left_out.latents["target"]).abs().max().item() <= 1e-4
+
+
+def test_direct_inversion_edits_with_three_rows_a_step(pipe, photo):
+    """The default's fast path: no reference rows, and one (conditional) source row beside the target's two."""
+    image_path, mask_path = photo
+    config = preset("coloredit").replace(num_inference_steps=6)
+    out = pipe(
+        "a red car", mask_path, image=image_path, reference=Image.new("RGB", (32, 24), (30, 200, 90)), config=config
+    )
+    assert out.unet["by_stage"]["edit"] == {"calls": 6, "rows": 3 * 6}
+    assert torch.equal(out.latents["source"], out.inversion.latents[:1].to(out.latents["source"]))
 
 
 @pytest.mark.parametrize("method", ["ddim", "negative-prompt", "direct", "null-text"])

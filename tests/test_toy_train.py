@@ -22,6 +22,10 @@ ARGS = [
     "4",
     "--warmup",
     "2",
+    "--decoder-images",
+    "8",
+    "--decoder-steps",
+    "4",
     "--checkpoint-every",
     "2",
     "--threads",
@@ -68,3 +72,9 @@ def test_killed_training_resumes_to_the_same_model(tmp_path):
     straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    # the decoder stage changed the decoder only: the encoder, whose latents the U-Net learned, is as trained
+    first_stage = torch.load(tmp_path / "straight-work" / "state.pt", weights_only=False)["vae"]
+    encoder = [k for k in first_stage if k.startswith(("encoder.", "quant_conv."))]
+    decoder = [k for k in first_stage if k.startswith("decoder.")]
+    assert encoder and all(torch.equal(first_stage[k].half(), straight[f"vae.{k}"]) for k in encoder)
+    assert not all(torch.equal(first_stage[k].half(), straight[f"vae.{k}"]) for k in decoder)

@@ -136,19 +136,24 @@ def guided_ddim(
     edit_clean: CleanEdit | None = None,
     after_step: CleanEdit | None = None,
     progress: Callable = iter,
+    guided: list[int] | None = None,
 ) -> torch.Tensor:
-    """Classifier-free-guided DDIM sampling of a batch, one U-Net call (2 x batch rows) per step.
+    """Classifier-free-guided DDIM sampling of a batch, one U-Net call per step: the unconditional rows
+    of the `guided` batch entries (default: all), then the conditional rows of all; an entry outside
+    `guided` steps with its conditional estimate alone (one row instead of two).
 
     Hooks: `before_step(step, t)` before the U-Net call; `edit_clean(step, t, x0)` may change the
     predicted clean latents before the step (the noise estimate is kept); `after_step(step, t, z)` may
     change the stepped latents. Without hooks this is exactly diffusers' DDIM with guidance.
     """
+    guided = list(range(len(latents))) if guided is None else guided
     for step, timestep in enumerate(progress(schedule.timesteps)):
         if before_step is not None:
             before_step(step, timestep)
-        embeddings = torch.cat([uncond_at(step), cond])
-        noise_uncond, noise_cond = eps(latents.repeat(2, 1, 1, 1), timestep, embeddings).chunk(2)
-        noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
+        embeddings = torch.cat([uncond_at(step)[guided], cond])
+        noise = eps(torch.cat([latents[guided], latents]), timestep, embeddings)
+        noise_uncond, noise = noise[: len(guided)], noise[len(guided) :].clone()
+        noise[guided] = noise_uncond + guidance_scale * (noise[guided] - noise_uncond)
         alpha_t, alpha_prev = schedule.alphas(step)
         if edit_clean is None:
             latents = ddim_step(latents, noise, alpha_t, alpha_prev)

@@ -335,18 +335,24 @@ class ColorEditPipeline(DiffusionPipeline):
     def denoise_branches(
         self, source: Source, reference: Branch, schedule: NoiseSchedule, config: EditConfig
     ) -> dict[str, torch.Tensor]:
-        """One batched U-Net call per step for [reference |] source | target, x2 for CFG."""
+        """One batched U-Net call per step for [reference |] source | target, x2 for CFG (the source x1
+        under direct inversion)."""
         s, steps = source.branch, len(schedule)
         target_prompt = self.target_prompt(s.prompt, reference.prompt, config)
         target = Branch(target_prompt, s.initial_latents, self.encode_text([target_prompt]), s.uncond, s.region)
         keep_reference = config.keep_reference_branch or reference.trajectory is None or config.appearance_transfer
         names = BRANCHES if keep_reference else tuple(b for b in BRANCHES if b != "reference")
         rows = [{"reference": reference, "source": s, "target": target}[name] for name in names]
+        # Under direct inversion the source's noise estimate is never used (its latents are put back on
+        # the exact trajectory), only its attention features: one row, the conditional one its inversion
+        # was made with, serves both halves of the target.
+        exact_source = source.inversion is not None and source.inversion.method == "direct"
+        layout = BranchLayout(names, unguided=("source",) if exact_source else ())
         controller = EditController(
             config,
             steps,
             schedule.num_train_timesteps,
-            BranchLayout(names),
+            layout,
             regions={"target": s.region, "reference": reference.region},
         )
 
@@ -367,9 +373,7 @@ class ColorEditPipeline(DiffusionPipeline):
                     config.color_transfer_mode,
                 )
             )
-        after_step = []
-        if source.inversion is not None and source.inversion.method == "direct":
-            after_step.append(ExactSourceTrajectory(s.trajectory))
+        after_step = [ExactSourceTrajectory(s.trajectory)] if exact_source else []
         after_step += [
             LatentBlend(
                 config.blend_ratio,
@@ -395,6 +399,7 @@ class ColorEditPipeline(DiffusionPipeline):
                 edit_clean=_per_branch(names, on_clean),
                 after_step=_per_branch(names, after_step, known_reference),
                 progress=self.progress_bar,
+                guided=[names.index(name) for name in layout.guided],
             )
         finally:
             self.unet.set_attn_processor(previous)

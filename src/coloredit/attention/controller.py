@@ -22,17 +22,26 @@ BRANCHES = ("reference", "source", "target")
 
 @dataclass(frozen=True)
 class BranchLayout:
-    """Rows of a batched U-Net call: CFG half (0 = unconditional, 1 = conditional) x branch."""
+    """Rows of a batched U-Net call: the unconditional half (the guided branches), then the conditional
+    half (every branch). An `unguided` branch has only its conditional row; asked for its unconditional
+    row, the layout gives that one, so its features serve both halves of another branch."""
 
     branches: tuple[str, ...] = BRANCHES
+    unguided: tuple[str, ...] = ()
     halves: int = 2
 
     @property
+    def guided(self) -> tuple[str, ...]:
+        return tuple(b for b in self.branches if b not in self.unguided)
+
+    @property
     def rows(self) -> int:
-        return self.halves * len(self.branches)
+        return len(self.guided) + len(self.branches)
 
     def row(self, half: int, branch: str) -> int:
-        return half * len(self.branches) + self.branches.index(branch)
+        if half == 0 and branch in self.guided:
+            return self.guided.index(branch)
+        return len(self.guided) + self.branches.index(branch)
 
 
 class EditController:

@@ -82,8 +82,10 @@ def classify_shape(mask: np.ndarray) -> str | None:
 def score_generation(
     pipe, per_pair: int = 1, steps: int = 50, guidance: float = 7.5, seed: int = 0, batch: int = 40
 ) -> dict:
-    """Generate "a {color} {shape}" for every pair, `per_pair` seeds each; score color and shape."""
-    prompts = [(c, s, seed + k) for k in range(per_pair) for c in COLORS for s in SHAPES]
+    """Generate "a {color} {shape}" for every pair, `per_pair` times; score color and shape. Every sample
+    has its own seed (seed, seed + 1, ...): prompts sharing one initial noise would not be independent."""
+    pairs = [(c, s) for _ in range(per_pair) for c in COLORS for s in SHAPES]
+    prompts = [(c, s, seed + i) for i, (c, s) in enumerate(pairs)]
     started, rows = time.perf_counter(), []
     for i in range(0, len(prompts), batch):
         chunk = prompts[i : i + batch]

@@ -1,0 +1,36 @@
+"""The speed benchmark runs end to end and counts what the formulas say an edit costs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "edit_speed.py"
+
+
+def test_edit_speed_benchmark_counts_rows_side_by_side(tmp_path):
+    steps = 3
+    out = tmp_path / "speed.json"
+    command = [
+        sys.executable,
+        str(BENCHMARK),
+        "--model",
+        "tiny",
+        "--steps",
+        str(steps),
+        "--json",
+        "--json-out",
+        str(out),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result == json.loads(out.read_text())
+    floor, paper, fast, cached = (result[k] for k in ("floor", "paper", "fast", "fast_cached"))
+    assert (floor["unet_calls"], floor["unet_rows"]) == (steps, 2 * steps)  # CFG: two rows a step
+    # fast: DDIM-invert the photo and the reference (a row a step each), then target x2 + source x1 a step
+    assert (fast["unet_calls"], fast["unet_rows"]) == (3 * steps, steps + steps + 3 * steps)
+    assert (cached["unet_calls"], cached["unet_rows"]) == (2 * steps, steps + 3 * steps)  # reference cached
+    assert paper["unet_rows"] > 2 * fast["unet_rows"]  # null-text optimization and the reference in the batch
+    assert result["ratios"]["paper/fast unet_rows"] == round(paper["unet_rows"] / fast["unet_rows"], 3)
+    assert all(stage["seconds"] > 0 and stage["peak_mb"] > 0 for stage in (floor, paper, fast, cached))
