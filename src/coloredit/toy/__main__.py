@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     ablation.add_argument("--edits", type=int, default=48)
     ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
     ablation.add_argument("--threads", type=int, default=1)
+    ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
+    ablation.add_argument("--variants", help="only these variants, names separated by '|'")
+    ablation.add_argument("--report-only", action="store_true", help="write the report from stored variants")
     args = parser.parse_args(argv)
 
     import torch
@@ -52,11 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     pipe = ColorEditPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)
     if args.command == "ablation":
-        from .ablation import run_ablation
+        from .ablation import VARIANTS, run_ablation
 
         torch.set_num_threads(args.threads)
-        pipe.inversion_cache_size = 4 * args.edits
-        run_ablation(pipe, args.edits, args.out)
+        pipe.inversion_cache_size = 10 * args.edits  # every method's inversions of sources and references
+        chosen = VARIANTS
+        if args.variants:
+            unknown = set(args.variants.split("|")) - set(VARIANTS)
+            if unknown:
+                parser.error(f"unknown variants: {sorted(unknown)}; choose from {list(VARIANTS)}")
+            chosen = {name: VARIANTS[name] for name in args.variants.split("|")}
+        run_ablation(pipe, args.edits, args.out, chosen, store=args.store, measure=not args.report_only)
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
     from .evaluate import score_generation
