@@ -88,14 +88,16 @@ def test_build_run_report_numbers_match_the_saved_images(bench, model_dir, tmp_p
             source = np.asarray(Image.open(bench / sample.source).convert("RGB"))
             mask = np.asarray(Image.open(bench / sample.mask).convert("L")) > 127
             edited = np.asarray(Image.open(out / record["image"]).convert("RGB"))
+            oracle = np.asarray(Image.open(bench / sample.oracle).convert("RGB"))
             for metric in pixel_metrics():
                 values.setdefault(metric.name, []).append(
-                    metric.update(source=source, edited=edited, mask=mask, target_rgb=sample.target_rgb)
+                    metric.update(source=source, edited=edited, mask=mask, target_rgb=sample.target_rgb, oracle=oracle)
                 )
         for name, recomputed in values.items():
             finite = [v for v in recomputed if np.isfinite(v)]
             assert float(rows[(method, "all", name)]["mean"]) == pytest.approx(np.mean(finite), rel=1e-9, abs=1e-12)
             assert int(rows[(method, "all", name)]["n"]) == len(finite)
+        assert len(values["dE00_oracle"]) == 12 and np.isfinite(values["dE00_oracle"]).all()
     assert "| coloredit | 12 |" in (out / "report.md").read_text()
 
 

@@ -127,16 +127,24 @@ def test_reference_inversion_is_cached_by_content(pipe, photo, fast_config):
     assert other.unet["by_stage"]["reference"]["calls"] == steps and "inversion" not in other.unet["by_stage"]
 
 
-def test_color_lock_moves_object_chroma_only(pipe, photo, fast_config):
-    from coloredit.colors import rgb_to_lab
+def test_exact_color_matches_the_oracle_render(pipe, fast_config):
+    """With exact color on, a rendered object asked for a hex looks like the renderer's own drawing of it
+    in that color (the oracle), whatever the tiny random model draws; nothing outside the feather changes."""
+    from coloredit.bench.metrics.color import appearance, delta_e_object
+    from coloredit.toy.render import draw, recolor, render
 
-    image_path, mask_path = photo
-    locked = pipe(
-        "a red car", mask_path, image=image_path, color="#00c000", config=fast_config.replace(color_lock=True)
-    )
-    mask = load_mask(mask_path, (128, 96))
-    ab = rgb_to_lab(np.asarray(locked.image)[mask] / 255.0)[:, 1:].mean(axis=0)
-    assert np.abs(ab - rgb_to_lab(np.array([0.0, 0.75, 0.0]))[1:]).max() < 15
+    scene = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
+    oracle = draw(recolor(scene.spec, 0, (0x20, 0xB0, 0x40))).image
+    config = fast_config.replace(exact_color=True)
+    result = pipe(scene.caption, scene.mask, image=scene.image, color="#20b040", config=config)
+    out = np.asarray(result.image)
+    pipe.inversion_cache.clear()
+    plain = pipe(scene.caption, scene.mask, image=scene.image, color="#20b040", config=fast_config)
+    assert result.unet == plain.unet  # exact color costs no U-Net call
+    assert delta_e_object(out, scene.mask, oracle) < 3.0 and appearance(out, oracle, scene.mask) < 4.0
+    assert delta_e_object(scene.image, scene.mask, oracle) > 30  # it was a real change
+    outside = feather_weights(scene.mask, feather_radius(config.feather, scene.mask.shape)) == 0
+    assert np.array_equal(out[outside], scene.image[outside])
 
 
 def test_reference_rows_left_out_give_the_same_edit(pipe, photo):

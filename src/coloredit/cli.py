@@ -35,17 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = edit.add_mutually_exclusive_group(required=True)
     source.add_argument("--reference", action="append", help="reference color image")
-    source.add_argument("--color", action="append", help="target color: CSS name, #rrggbb or r,g,b")
+    source.add_argument(
+        "--color", action="append", help="target color, reached exactly: CSS name, #rrggbb or r,g,b (the lit albedo)"
+    )
     edit.add_argument(
         "--reference-prompt",
         help="prompt describing the reference (default: the source prompt with the reference's nearest color word)",
     )
-    edit.add_argument("--reference-mask", help="where the color is in the reference image (default: all of it)")
+    edit.add_argument(
+        "--reference-mask",
+        help="where the color is in the reference image (default: its alpha, else its object found automatically)",
+    )
     edit.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
     edit.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
     edit.add_argument("--steps", type=int, help="denoising steps (default 50)")
     edit.add_argument("--seed", type=int, default=0)
-    edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default null-text)")
+    edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default: the preset's, direct)")
     edit.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     edit.add_argument(
         "--set",
@@ -215,12 +220,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         print(f"{result['source']} -> color of {result['reference']} in {result['seconds']:.1f} s")
-        print(
-            f"hue error {result['hue_error']:.1f} deg (edited {result['edited_hue']:.1f}, "
-            f"reference {result['reference_hue']:.1f})"
-        )
-        print(f"IoU with the source object {result['iou']:.3f}")
-        print(f"background change {result['background_change']:.2f} /255 (mean outside the object)")
+        print(f"ΔE00 to the oracle render {result['delta_e']:.2f} (appearance, per pixel: {result['appearance']:.2f})")
+        print(f"IoU with the oracle's object {result['iou']:.3f}")
+        print(f"background outside the feathered mask byte-identical: {result['background_identical']}")
         print(f"wrote {', '.join(result['files'])}")
     return 0
 

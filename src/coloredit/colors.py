@@ -11,27 +11,6 @@ from .errors import ColorEditError
 
 RGB = tuple[int, int, int]
 
-# Nominal hues (degrees) of the chromatic color words the models know best; shared by the toy world.
-NAMED_HUES: dict[str, float] = {
-    "red": 0.0,
-    "orange": 28.0,
-    "yellow": 55.0,
-    "green": 120.0,
-    "cyan": 185.0,
-    "blue": 225.0,
-    "purple": 272.0,
-    "pink": 320.0,
-}
-ACHROMATIC = ("black", "white", "gray")
-
-# Words treated as color words in prompts: basic names, their variants and every CSS color name.
-COLOR_WORDS: frozenset[str] = frozenset(
-    set(NAMED_HUES)
-    | set(ACHROMATIC)
-    | {"grey", "brown", "violet", "magenta", "turquoise", "teal", "golden", "silver", "beige", "maroon"}
-    | set(ImageColor.colormap)
-)
-
 
 def parse_color(spec: str) -> RGB:
     """RGB of a CSS color name, `#rrggbb`/`#rgb`, or `r,g,b` (0-255); ColorEditError otherwise."""
@@ -80,16 +59,6 @@ def rgb_hue(rgb: RGB) -> float:
     return float(rgb_to_hsv(np.array(rgb, dtype=np.float64) / 255.0)[0])
 
 
-def nearest_color_name(rgb: RGB) -> str:
-    """The basic color word closest to an RGB color (achromatic by saturation/value, else by hue)."""
-    hue, saturation, value = rgb_to_hsv(np.array(rgb, dtype=np.float64) / 255.0)
-    if value < 0.2:
-        return "black"
-    if saturation < 0.2:
-        return "white" if value > 0.85 else "gray"
-    return min(NAMED_HUES, key=lambda name: float(hue_distance(hue, NAMED_HUES[name])))
-
-
 def mean_hue(hsv: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Saturation-weighted circular mean hue (degrees) of HSV pixels, optionally weighted further."""
     w = hsv[..., 1] if weights is None else hsv[..., 1] * weights
@@ -125,11 +94,21 @@ _RGB_TO_XYZ = np.array(
 )
 
 
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    """Linear light of sRGB values in [0, 1]."""
+    srgb = np.asarray(srgb, dtype=np.float64)
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] of linear light (clipped to [0, 1] first)."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB (D65) of sRGB values in [0, 1] (last axis)."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _D65
+    xyz = srgb_to_linear(rgb) @ _RGB_TO_XYZ.T / _D65
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
@@ -140,16 +119,122 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     fy = (lab[..., 0] + 16) / 116
     f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
     xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65
-    linear = xyz @ np.linalg.inv(_RGB_TO_XYZ).T
-    rgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.clip(linear, 0, None) ** (1 / 2.4) - 0.055)
-    return np.clip(rgb, 0.0, 1.0)
+    return linear_to_srgb(xyz @ np.linalg.inv(_RGB_TO_XYZ).T)
 
 
-def lock_chroma(image: np.ndarray, weights: np.ndarray, reference_ab: np.ndarray) -> np.ndarray:
-    """Move the weighted region's mean CIELAB chroma (a*, b*) to `reference_ab`, keeping every pixel's
-    lightness and its chroma deviation from the region's mean (texture); uint8 in, uint8 out."""
-    lab = rgb_to_lab(image / 255.0)
-    w = weights[..., None]
-    mean_ab = (lab[..., 1:] * w).sum(axis=(0, 1)) / max(float(weights.sum()), 1e-8)
-    lab[..., 1:] += w * (np.asarray(reference_ab) - mean_ab)
-    return (lab_to_rgb(lab) * 255).round().astype(np.uint8)
+def delta_e00(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 color difference between CIELAB colors (last axis), as in Sharma, Wu and Dalal (2005)."""
+    lab1, lab2 = np.asarray(lab1, dtype=np.float64), np.asarray(lab2, dtype=np.float64)
+    l1, a1, b1 = np.moveaxis(lab1, -1, 0)
+    l2, a2, b2 = np.moveaxis(lab2, -1, 0)
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p, h2p = np.degrees(np.arctan2(b1, a1p)) % 360, np.degrees(np.arctan2(b2, a2p)) % 360
+    dl, dc = l2 - l1, c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0.0, dh)
+    dhh = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    l_mean, cp_mean = (l1 + l2) / 2, (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_mean = np.where(
+        c1p * c2p == 0,
+        h_sum,
+        np.where(np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
+    )
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * h_mean))
+        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
+    )
+    sl = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    sc, sh = 1 + 0.045 * cp_mean, 1 + 0.015 * cp_mean * t
+    rt = (
+        -2
+        * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
+        * np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2))))
+    )
+    return np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2 + rt * (dc / sc) * (dhh / sh))
+
+
+# The color vocabulary of the toy world's captions and of color naming: nominal sRGB colors, named by the
+# nearest in CIEDE2000. BASIC_COLORS are the 12 basic terms every model must know.
+BASIC_COLORS: dict[str, RGB] = {
+    "red": (200, 30, 35),
+    "orange": (240, 130, 20),
+    "yellow": (245, 215, 35),
+    "green": (40, 160, 50),
+    "cyan": (30, 200, 220),
+    "blue": (35, 75, 215),
+    "purple": (125, 50, 175),
+    "pink": (240, 125, 185),
+    "brown": (125, 75, 35),
+    "black": (22, 22, 22),
+    "white": (242, 242, 242),
+    "grey": (128, 128, 128),
+}
+EXTRA_COLORS: dict[str, RGB] = {
+    "navy": (25, 35, 105),
+    "teal": (0, 125, 125),
+    "lime": (165, 225, 45),
+    "beige": (225, 205, 165),
+    "maroon": (110, 20, 35),
+    "gold": (210, 165, 35),
+    "olive": (115, 115, 35),
+    "magenta": (210, 40, 170),
+}
+MODIFIED = ("red", "orange", "green", "blue", "purple", "pink", "brown", "grey")
+
+
+def _modified(rgb: RGB, lighter: bool) -> RGB:
+    lab = rgb_to_lab(np.array(rgb) / 255.0)
+    lab = np.array([lab[0] + (96 - lab[0]) * 0.55, lab[1] * 0.55, lab[2] * 0.55]) if lighter else lab * [0.55, 0.8, 0.8]
+    return tuple(int(v) for v in (lab_to_rgb(lab) * 255).round())  # type: ignore[return-value]
+
+
+COLOR_TERMS: dict[str, RGB] = {
+    **BASIC_COLORS,
+    **EXTRA_COLORS,
+    **{f"light {name}": _modified(BASIC_COLORS[name], True) for name in MODIFIED},
+    **{f"dark {name}": _modified(BASIC_COLORS[name], False) for name in MODIFIED},
+}
+# Words treated as color words in prompts: the vocabulary's words, common variants and every CSS color name.
+COLOR_WORDS: frozenset[str] = frozenset(
+    {word for term in COLOR_TERMS for word in term.split()}
+    | {"gray", "violet", "turquoise", "golden", "silver"}
+    | set(ImageColor.colormap)
+)
+_TERM_LABS = {
+    vocabulary: rgb_to_lab(np.array(list(terms.values())) / 255.0)
+    for vocabulary, terms in (("all", COLOR_TERMS), ("basic", BASIC_COLORS))
+}
+
+
+def to_hex(rgb: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def name_color(rgb: RGB | np.ndarray, basic: bool = False) -> str:
+    """The color term nearest to an sRGB color (0-255) by CIEDE2000; among the 12 basic terms if `basic`."""
+    terms = BASIC_COLORS if basic else COLOR_TERMS
+    lab = rgb_to_lab(np.asarray(rgb, dtype=np.float64) / 255.0)
+    return list(terms)[int(np.argmin(delta_e00(_TERM_LABS["basic" if basic else "all"], lab)))]
+
+
+def prompt_color(prompt: str) -> RGB | None:
+    """The color a prompt gives its object: its first color term ("a dark red car" -> dark red's RGB), or
+    CSS color name; None without one."""
+    words = [w.lower().strip(".,;:!?") for w in prompt.split()]
+    for i, word in enumerate(words):
+        pair = " ".join(words[i : i + 2])
+        if pair in COLOR_TERMS:
+            return COLOR_TERMS[pair]
+        if word in COLOR_TERMS:
+            return COLOR_TERMS[word]
+        if word in ImageColor.colormap:
+            return parse_color(word)
+    return None

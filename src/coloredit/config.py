@@ -99,9 +99,11 @@ class EditConfig:
     # fraction of the steps on, with the latent mask dilated by `mask_dilation` cells; then the original
     # pixels pasted back outside a mask feathered over `feather` (fraction of the image's longer side).
     background_start: float = 0.6
-    # [ours] Optional pixel-space color lock after decoding: the object's mean CIELAB chroma is moved to the
-    # reference's, lightness and texture kept. Off by default: the diffusion path earns its numbers alone.
-    color_lock: bool = False
+    # [ours] Exact color after decoding (`exact.py`): the object's pixels split into shade x albedo +
+    # white highlight (the dichromatic model); the albedo set to the target's lit albedo (a hex exactly, or
+    # the reference object's), shading, highlights and second colors kept; the diffusion re-rendering gives
+    # the shading where the source is too dark to show it.
+    exact_color: bool = False
     mask_dilation: int = 1
     paste_back: bool = True
     feather: float = 0.02
@@ -194,6 +196,7 @@ PRESETS: dict[str, EditConfig] = {
         color_transfer_steps=1.0,
         color_transfer_mode="wct",
         self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),
+        exact_color=True,
     ),
 }
 DEFAULT_PRESET = "coloredit"

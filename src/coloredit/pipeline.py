@@ -19,17 +19,10 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DCon
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTokenizer
 
+from . import exact
 from .accounting import CostLedger
 from .attention import BRANCHES, BranchLayout, EditController
-from .colors import (
-    COLOR_WORDS,
-    lock_chroma,
-    nearest_color_name,
-    parse_color,
-    remove_color_words,
-    rgb_to_lab,
-    with_color_word,
-)
+from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
 from .errors import ColorEditError
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
@@ -42,6 +35,7 @@ from .latents import (
     latent_coverage,
     latent_mask,
 )
+from .masks import alpha_mask, salient_object
 
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
@@ -57,7 +51,7 @@ class Branch:
     uncond: torch.Tensor  # steps x tokens x dim: one unconditional embedding per step
     region: torch.Tensor | None = None  # 1 x 1 x h x w: how much of each latent cell is its object
     clean: torch.Tensor | None = None  # 1 x C x h x w: its clean latent, when known (an inverted image)
-    chroma: np.ndarray | None = None  # mean CIELAB (a*, b*) of its object: the color it stands for
+    target_rgb: tuple[int, int, int] | None = None  # the lit albedo it stands for (exact.py): the target color
     trajectory: torch.Tensor | None = None  # (steps + 1) x C x h x w: its inversion, clean first
 
 
@@ -301,22 +295,24 @@ class ColorEditPipeline(DiffusionPipeline):
         with self.ledger.stage_of("reference"):
             if color is not None:
                 rgb = parse_color(color)
-                chroma = rgb_to_lab(np.array(rgb) / 255.0)[1:]
                 if config.color_reference == "generate":
                     s = source.branch
-                    prompt = reference_prompt or with_color_word(s.prompt, nearest_color_name(rgb))
+                    prompt = reference_prompt or with_color_word(s.prompt, name_color(rgb))
                     return Branch(
-                        prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region, chroma=chroma
+                        prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region, target_rgb=rgb
                     )
                 image, region = Image.new("RGB", source.work_size, rgb), None
-                prompt = reference_prompt or nearest_color_name(rgb)
+                prompt = reference_prompt or name_color(rgb)
             else:
-                image = load_image(reference, "reference image").resize(source.work_size, Image.Resampling.LANCZOS)
-                region = None if reference_mask is None else load_mask(reference_mask, source.work_size)
-                pixels = np.asarray(image).reshape(-1, 3) if region is None else np.asarray(image)[region]
-                chroma = rgb_to_lab(pixels / 255.0)[:, 1:].mean(axis=0)
-                mean_rgb = tuple(int(v) for v in pixels.mean(axis=0).round())
-                prompt = reference_prompt or with_color_word(source.branch.prompt, nearest_color_name(mean_rgb))
+                image = load_image(reference, "reference image")
+                found = self.reference_region(reference, reference_mask, image)
+                hint = prompt_color(reference_prompt) if reference_prompt else None
+                rgb = exact.lit_albedo(np.asarray(image), found, hint)
+                prompt = reference_prompt or with_color_word(source.branch.prompt, name_color(rgb))
+                image = image.resize(source.work_size, Image.Resampling.LANCZOS)
+                region = np.asarray(
+                    Image.fromarray(found.astype(np.uint8) * 255).resize(source.work_size, Image.Resampling.NEAREST)
+                ) > 0
             inversion = self.invert(image, prompt, schedule, config)
         latent_hw = tuple(source.branch.initial_latents.shape[-2:])
         weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
@@ -327,9 +323,25 @@ class ColorEditPipeline(DiffusionPipeline):
             self.uncond_per_step(inversion, empty, len(schedule)),
             weights.to(self.device),
             clean=inversion.latents[:1].to(self.device),
-            chroma=chroma,
+            target_rgb=rgb,
             trajectory=inversion.latents.to(self.device),
         )
+
+    @staticmethod
+    def reference_region(reference: ImageLike, reference_mask: ImageLike | None, image: Image.Image) -> np.ndarray:
+        """Where the reference's color is: its mask, else its alpha, else its salient object; never its
+        background."""
+        if reference_mask is not None:
+            return load_mask(reference_mask, image.size)
+        if not isinstance(reference, Image.Image | np.ndarray):
+            with Image.open(reference) as opened:
+                alpha = alpha_mask(opened)
+        elif isinstance(reference, np.ndarray):
+            alpha = reference[..., 3] >= 128 if reference.ndim == 3 and reference.shape[-1] == 4 else None
+            alpha = alpha if alpha is not None and not alpha.all() else None
+        else:
+            alpha = alpha_mask(reference)
+        return alpha if alpha is not None and alpha.any() else salient_object(np.asarray(image))
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(
@@ -423,12 +435,19 @@ class ColorEditPipeline(DiffusionPipeline):
         pixel_mask: np.ndarray,
         config: EditConfig,
     ) -> tuple[Image.Image, Image.Image]:
-        """The decoded target at the input's size, optionally color-locked, with the original's pixels
+        """The decoded target at the input's size, with its exact color (`exact.py`) and the original's pixels
         outside the feathered mask."""
         original = source.original or self.decode(latents["source"])
         edited = self.decode(latents["target"]).resize(original.size, Image.Resampling.LANCZOS)
-        if config.color_lock:
-            edited = Image.fromarray(lock_chroma(np.asarray(edited), pixel_mask.astype(np.float64), reference.chroma))
+        if config.exact_color and reference.target_rgb is not None:
+            recolored = exact.recolor(
+                np.asarray(original.convert("RGB")),
+                pixel_mask,
+                reference.target_rgb,
+                rendered=np.asarray(edited),
+                hint_rgb=prompt_color(source.branch.prompt),
+            )
+            edited = Image.fromarray(recolored)
         if not config.paste_back:
             return edited, original
         weights = feather_weights(pixel_mask, feather_radius(config.feather, original.size))

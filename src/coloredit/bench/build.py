@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
-from ..colors import COLOR_WORDS, nearest_color_name, parse_color
+from ..colors import COLOR_WORDS, name_color, parse_color
 from ..config import EditConfig
 from ..errors import ColorEditError
 from ..images import save_atomic
@@ -101,34 +101,30 @@ def _mask_image(mask: np.ndarray) -> np.ndarray:
 
 # -- (b) the toy world ---------------------------------------------------------------------------------
 def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
-    """Rendered sources with exact masks (split "real": they must be inverted), half to a named color and
-    half to a hue between the names; the reference is another shape in the target color."""
-    from ..toy.ablation import edit_pair
-    from ..toy.evaluate import nearest_named_color
+    """Rendered sources with exact masks (split "real": they must be inverted), recolored to a color drawn
+    over the whole gamut; the reference is a single object of that base color in another scene, and the
+    oracle (the source scene rendered with the target color) is saved for the oracle metrics."""
+    from ..toy.ablation import edits_from
 
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
     samples = []
-    for i in range(count):
-        source, reference, name = edit_pair(seed, i, rng)
-        if name is None:  # a hue between the names: text-guided methods get the nearest name
-            name = nearest_named_color(reference.hue)
-        rgb = tuple(int(v) for v in reference.image[reference.mask].mean(axis=0).round())
+    for i, edit in enumerate(edits_from(seed, "v2", count, "toy")):
         sid = f"toy-{i:04d}"
         samples.append(
             Sample(
                 id=sid,
                 split="real",
-                source=_save(out, "sources", f"{sid}.png", source.image),
-                source_prompt=source.caption,
-                object=source.shape,
-                mask=_save(out, "masks", f"{sid}.png", _mask_image(source.mask)),
-                target_color=name,
-                target_rgb=rgb,
-                reference=_save(out, "references", f"{sid}.png", reference.image),
-                reference_prompt=reference.caption,
+                source=_save(out, "sources", f"{sid}.png", edit.source.image),
+                source_prompt=edit.source.caption,
+                object=edit.source.shape,
+                mask=_save(out, "masks", f"{sid}.png", _mask_image(edit.source.mask)),
+                target_color=name_color(edit.target_rgb),
+                target_rgb=edit.target_rgb,
+                reference=_save(out, "references", f"{sid}.png", edit.reference.image),
+                reference_prompt=edit.reference.caption,
                 seed=seed + i,
-                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(reference.mask)),
+                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(edit.reference.mask)),
+                oracle=_save(out, "oracles", f"{sid}.png", edit.oracle),
             )
         )
     write_manifest(out, samples)
@@ -287,7 +283,7 @@ def import_pie(pie_root: Path, out: Path) -> list[Sample]:
                 target_color=colors[0],
                 target_rgb=rgb,
                 reference=_save(out, "references", f"{sid}.png", Image.new("RGB", (64, 64), rgb)),
-                reference_prompt=nearest_color_name(rgb),
+                reference_prompt=name_color(rgb),
                 seed=0,
             )
         )

@@ -44,6 +44,7 @@ class Sample:
     reference_prompt: str
     seed: int
     reference_mask: str = ""  # optional: where the color is in the reference (empty: all of it)
+    oracle: str = ""  # optional: the intended edit, rendered (the toy world draws one), for the oracle metrics
 
     def path(self, root: Path, field: str) -> Path:
         return root / getattr(self, field)
@@ -69,13 +70,16 @@ def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> 
     rgb = record["target_rgb"]
     if len(rgb) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in rgb):
         raise ColorEditError(f"{where}: target_rgb must be [r, g, b] with 0-255 integers")
-    reference_mask = record.get("reference_mask", "")
-    if not isinstance(reference_mask, str):
-        raise ColorEditError(f"{where}: reference_mask must be str")
-    sample = Sample(**{**{k: record[k] for k in FIELDS}, "target_rgb": tuple(rgb), "reference_mask": reference_mask})
+    optional = {key: record.get(key, "") for key in ("reference_mask", "oracle")}
+    for key, value in optional.items():
+        if not isinstance(value, str):
+            raise ColorEditError(f"{where}: {key} must be str")
+    sample = Sample(**{**{k: record[k] for k in FIELDS}, "target_rgb": tuple(rgb), **optional})
     if check_files:
         sizes = {}
-        for field in ("source", "mask", "reference", "reference_mask")[: 4 if sample.reference_mask else 3]:
+        for field in ("source", "mask", "reference", "reference_mask", "oracle"):
+            if field in ("reference_mask", "oracle") and not getattr(sample, field):
+                continue
             path = sample.path(root, field)
             if not path.is_file():
                 raise ColorEditError(f"{where}: {field} file {path} not found")
@@ -88,6 +92,8 @@ def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> 
             raise ColorEditError(f"{where}: mask is {sizes['mask']} but the source is {sizes['source']}")
         if sample.reference_mask and sizes["reference_mask"] != sizes["reference"]:
             raise ColorEditError(f"{where}: reference_mask is not the reference's size")
+        if sample.oracle and sizes["oracle"] != sizes["source"]:
+            raise ColorEditError(f"{where}: oracle is {sizes['oracle']} but the source is {sizes['source']}")
     return sample
 
 

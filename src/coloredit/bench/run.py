@@ -87,7 +87,9 @@ def score(metrics: list[MeanMetric], sample: Sample, root: Path, edited: np.ndar
     mask = np.asarray(Image.open(sample.path(root, "mask")).convert("L")) > 127
     if edited.shape != source.shape:
         edited = np.asarray(Image.fromarray(edited).resize((source.shape[1], source.shape[0])))
+    oracle = np.asarray(Image.open(sample.path(root, "oracle")).convert("RGB")) if sample.oracle else None
     inputs = dict(
+        oracle=oracle,
         source=source,
         edited=edited,
         mask=mask,

@@ -1,5 +1,5 @@
-"""`python -m coloredit.toy train|evaluate|ablation`: train the toy model, score its generations, compare
-color sources on held-out edits."""
+"""`python -m coloredit.toy train|detector|evaluate|ablation`: train the toy model and the detector that
+scores it, score its generations and reconstructions, compare color sources on held-out edits."""
 
 from __future__ import annotations
 
@@ -23,14 +23,23 @@ def main(argv: list[str] | None = None) -> int:
 
     for f in fields(TrainConfig):
         train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
-    evaluate = commands.add_parser("evaluate", help="score generation: color and shape accuracy")
+    detector = commands.add_parser("detector", help="train the object detector that scores generations")
+    detector.add_argument("--out", type=Path, default=None, help="default: the shipped detector's path")
+    detector.add_argument("--steps", type=int, default=1500)
+    detector.add_argument("--threads", type=int, default=1)
+    evaluate = commands.add_parser("evaluate", help="VAE round trip, generation and no-edit reconstruction")
     evaluate.add_argument("--model", default="toy")
-    evaluate.add_argument("--per-pair", type=int, default=4, help="samples per (color, shape) pair")
-    evaluate.add_argument("--steps", type=int, default=50)
-    evaluate.add_argument("--guidance", type=float, default=7.5)
-    ablation = commands.add_parser("ablation", help="compare color sources on held-out edits; write docs/ablation.md")
+    evaluate.add_argument("--scenes", type=int, default=100, help="held-out scenes of each style")
+    evaluate.add_argument("--per-pair", type=int, default=2, help="samples per (color word, shape) pair")
+    evaluate.add_argument("--two-object", type=int, default=60, help="two-object prompts")
+    evaluate.add_argument("--reconstructions", type=int, default=24, help="no-edit reconstructions per style")
+    evaluate.add_argument("--threads", type=int, default=1)
+    evaluate.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")
+    ablation = commands.add_parser("ablation", help="every method against the oracle render; write docs/ablation.md")
     ablation.add_argument("--model", default="toy")
-    ablation.add_argument("--edits", type=int, default=48)
+    ablation.add_argument("--tune", type=int, default=0, help="edits of the tuning set (0: none)")
+    ablation.add_argument("--test", type=int, default=90, help="edits of the test set")
+    ablation.add_argument("--ood", type=int, default=45, help="edits of the out-of-distribution (toon) set")
     ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
     ablation.add_argument("--threads", type=int, default=1)
     ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
@@ -40,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    if args.command == "detector":
+        from .detector import DETECTOR, train_detector
+
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        torch.set_num_threads(args.threads)
+        print(f"wrote {train_detector(args.out or DETECTOR, steps=args.steps)}", file=sys.stderr)
+        return 0
     if args.command == "train":
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         torch.set_num_threads(args.threads)
@@ -58,19 +74,26 @@ def main(argv: list[str] | None = None) -> int:
         from .ablation import VARIANTS, run_ablation
 
         torch.set_num_threads(args.threads)
-        pipe.inversion_cache_size = 10 * args.edits  # every method's inversions of sources and references
-        chosen = VARIANTS
+        counts = {split: n for split, n in (("tune", args.tune), ("test", args.test), ("ood", args.ood)) if n}
+        pipe.inversion_cache_size = 4 * sum(counts.values())  # sources and references, shared by the methods
+        chosen = list(VARIANTS)
         if args.variants:
             unknown = set(args.variants.split("|")) - set(VARIANTS)
             if unknown:
                 parser.error(f"unknown variants: {sorted(unknown)}; choose from {list(VARIANTS)}")
-            chosen = {name: VARIANTS[name] for name in args.variants.split("|")}
-        run_ablation(pipe, args.edits, args.out, chosen, store=args.store, measure=not args.report_only)
+            chosen = args.variants.split("|")
+        run_ablation(pipe, counts, args.out, chosen, store=args.store, measure=not args.report_only)
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
-    from .evaluate import score_generation
+    from .evaluate import evaluate as run_evaluation
 
-    print(json.dumps(score_generation(pipe, args.per_pair, args.steps, args.guidance), indent=1))
+    torch.set_num_threads(args.threads)
+    report = run_evaluation(pipe, args.scenes, args.per_pair, args.two_object, args.reconstructions)
+    text = json.dumps(report, indent=1)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
     return 0
 
 

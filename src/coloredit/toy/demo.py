@@ -1,4 +1,4 @@
-"""`coloredit demo`: one real edit on the shipped toy model, offline, with its images and scores."""
+"""`coloredit demo`: one real edit on the shipped toy model, offline, judged against the oracle render."""
 
 from __future__ import annotations
 
@@ -10,15 +10,25 @@ from PIL import Image
 
 from ..config import EditConfig
 from ..images import save_atomic
-from .evaluate import edit_scores
-from .render import render
+from .evaluate import oracle_scores, plate
+from .render import draw, recolor, render
 
-SOURCE = dict(seed=20261126, shape="ring", color="red")
-REFERENCE = dict(seed=20261127, shape="square", color="blue")
-FILES = ("source.png", "reference.png", "mask.png", "edited.png", "sheet.png")
+# a glossy red cup with white stripes takes the navy of a reference cube; the stripes and highlight stay white
+SOURCE = dict(
+    seed=20261126,
+    shape="cup",
+    color="red",
+    objects=1,
+    glossy=True,
+    pattern="stripes",
+    pattern_color=(255, 255, 255),
+    jpeg=0,
+)
+REFERENCE = dict(seed=20261127, shape="cube", color="navy", objects=1, pattern=None, jpeg=0)
+FILES = ("source.png", "reference.png", "mask.png", "edited.png", "oracle.png", "sheet.png")
 
 
-def sheet(images: list[np.ndarray], scale: int = 8, gap: int = 4) -> Image.Image:
+def sheet(images: list[np.ndarray], scale: int = 4, gap: int = 4) -> Image.Image:
     """Images side by side, enlarged with nearest-neighbour so a person can see the pixels."""
     big = [np.kron(image, np.ones((scale, scale, 1), dtype=np.uint8)) for image in images]
     height = max(b.shape[0] for b in big)
@@ -31,7 +41,8 @@ def sheet(images: list[np.ndarray], scale: int = 8, gap: int = 4) -> Image.Image
 
 
 def run_demo(pipe, out: Path, config: EditConfig, force: bool = False) -> dict:
-    """Render a source and a reference of another color, recolor the source, write the files, score it."""
+    """Render a source and a reference of another color, recolor the source, write the files, score it
+    against the oracle (the source scene rendered with the reference's base color)."""
     out = Path(out)
     clashes = [name for name in FILES if (out / name).exists()]
     if clashes and not force:
@@ -39,6 +50,7 @@ def run_demo(pipe, out: Path, config: EditConfig, force: bool = False) -> dict:
 
         raise ColorEditError(f"{out} already has {', '.join(clashes)}; pass --force to overwrite")
     source, reference = render(**SOURCE), render(**REFERENCE)
+    oracle = draw(recolor(source.spec, 0, reference.spec.objects[0].color)).image
     started = time.perf_counter()
     result = pipe(
         source.caption,
@@ -56,14 +68,16 @@ def run_demo(pipe, out: Path, config: EditConfig, force: bool = False) -> dict:
         "reference.png": reference.image,
         "mask.png": mask_rgb,
         "edited.png": edited,
+        "oracle.png": oracle,
     }
     for name, picture in pictures.items():
         save_atomic(Image.fromarray(picture), out / name, force=True)
-    save_atomic(sheet([source.image, mask_rgb, reference.image, edited]), out / "sheet.png", force=True)
+    save_atomic(sheet(list(pictures.values())), out / "sheet.png", force=True)
+    scores = oracle_scores(source, oracle, edited, config.feather if config.paste_back else 0.0, plate(source))
     return {
         "source": source.caption,
         "reference": reference.caption,
-        **edit_scores(source.image, source.mask, reference.image, reference.mask, edited),
+        **{k: round(float(v), 4) for k, v in scores.items()},
         "seconds": round(seconds, 2),
         "unet": result.unet,
         "files": [str(out / name) for name in FILES],

@@ -1,36 +1,38 @@
-"""Scoring the toy world from pixels alone: object mask, object hue, shape, and edit measures.
+"""Scoring the toy model on held-out scenes of both renderer styles: what its VAE keeps, what it generates,
+and how well the pipeline's default inversion reconstructs an image when nothing is edited.
 
-Shape metric: three features of the object's mask (its largest connected part) that a person would use:
-a hole (ring), concavity (star: area over convex hull), and how much of its circumscribed circle it fills
-(ball > square > triangle); thresholds set on rendered ground truth (`classify_shape`).
+Colors are CIEDE2000 (ΔE00) of an object's mean CIELAB (`bench.metrics.color.object_lab`); generated objects
+are found by the detector (`toy/detector.py`) from pixels alone, never with the caption's help, and a color
+word is right when the object's mean color is nearest that word's nominal color among the 12 basic terms.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
+import torch
 from scipy import ndimage
-from scipy.spatial import ConvexHull
+from tqdm import tqdm
 
-from ..colors import NAMED_HUES, hue_distance, mean_hue, rgb_to_hsv
-from .render import COLORS, SHAPES
+from ..bench.metrics.color import appearance, delta_e_object, hue_spread, object_lab
+from ..colors import BASIC_COLORS, delta_e00, lab_to_rgb, name_color, rgb_to_lab, to_hex
+from ..images import feather_radius, feather_weights
+from .render import SHAPES, STYLES, Scene, draw, render
 
-
-def object_mask(image: np.ndarray) -> np.ndarray:
-    """Pixels saturated and bright enough to be the object (backgrounds have saturation <= 0.12)."""
-    hsv = rgb_to_hsv(np.asarray(image, dtype=np.float64) / 255.0)
-    return (hsv[..., 1] > 0.35) & (hsv[..., 2] > 0.15)
-
-
-def object_hue(image: np.ndarray, mask: np.ndarray) -> float:
-    """Saturation-weighted circular mean hue of the masked pixels, degrees."""
-    hsv = rgb_to_hsv(np.asarray(image, dtype=np.float64) / 255.0)
-    return mean_hue(hsv[mask])
+HELD_OUT_SEEDS = {"v2": 60_000_000, "toon": 61_000_000}  # no training or tuning set draws here
+OBJECT_DIFFERS = 8.0  # CIELAB ΔE00 from the empty room above which a pixel shows the object (for IoU)
+NO_EDIT = dict(value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0, color_transfer=False)
 
 
-def nearest_named_color(hue: float) -> str:
-    return min(COLORS, key=lambda name: float(hue_distance(hue, NAMED_HUES[name])))
+def held_out_scenes(count: int, style: str = "v2") -> list[Scene]:
+    return [render(HELD_OUT_SEEDS[style] + i, style=style) for i in range(count)]
+
+
+def basic_name(lab: np.ndarray) -> str:
+    """The basic color term nearest to a CIELAB color."""
+    return name_color(lab_to_rgb(lab) * 255.0, basic=True)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -43,92 +45,171 @@ def background_change(edited: np.ndarray, source: np.ndarray, mask: np.ndarray) 
     return float(np.abs(edited.astype(np.float64) - source.astype(np.float64))[~mask].mean())
 
 
-def shape_features(mask: np.ndarray) -> tuple[float, float, float] | None:
-    """(hole, solidity, extent) of the mask's largest connected part: the share of its outline that is a
-    hole, its area over its convex hull's, and its area over its circumscribed circle's (about the centroid).
-    Pixels count as squares (hull and radius over pixel corners). None when there is no object."""
-    labels, count = ndimage.label(mask)
-    if count == 0:
-        return None
-    part = labels == (np.argmax(np.bincount(labels.ravel())[1:]) + 1)
-    filled = ndimage.binary_fill_holes(part)
-    area = float(filled.sum())
-    ys, xs = np.nonzero(filled)
-    corners = np.concatenate([np.stack([ys + dy, xs + dx], axis=1) for dy in (0, 1) for dx in (0, 1)])
-    hull = ConvexHull(corners).volume
-    radius = np.sqrt(((corners - [ys.mean() + 0.5, xs.mean() + 0.5]) ** 2).sum(axis=1)).max()
-    return (area - part.sum()) / area, area / hull, area / (np.pi * radius**2)
+def object_tags(scene: Scene, index: int) -> list[str]:
+    """What kind of object this is: its style, and black / white / grey / dark / light, glossy, two-tone."""
+    obj = scene.spec.objects[index]
+    lightness, a, b = rgb_to_lab(np.array(obj.color) / 255.0)
+    chroma = np.hypot(a, b)
+    tags = [scene.spec.style]
+    if chroma < 10:
+        tags.append("black" if lightness < 25 else "white" if lightness > 85 else "grey")
+    elif lightness < 40:
+        tags.append("dark")
+    elif lightness > 75:
+        tags.append("light")
+    if obj.glossy:
+        tags.append("glossy")
+    if obj.pattern:
+        tags.append("two-tone")
+    return tags
 
 
-# Thresholds at the middle of the gaps between shapes on rendered ground truth (150 renders a shape):
-# hole 0 vs 0.23-0.30 (ring); solidity 0.57-0.66 (star) vs >= 0.82; extent 0.39-0.51 (triangle),
-# 0.57-0.71 (square), 0.81-0.90 (ball). Invariant to rotation, size and the number of a star's points.
-HOLE, SOLIDITY, BALL_EXTENT, SQUARE_EXTENT = 0.1, 0.74, 0.76, 0.54
+def summarize(rows: list[dict], key: str) -> dict:
+    """Median and p90 of `key`, overall and for every tag the rows carry."""
+
+    def stats(values):
+        return {
+            "n": len(values),
+            "median": round(float(np.median(values)), 2),
+            "p90": round(float(np.percentile(values, 90)), 2),
+        }
+
+    tags = sorted({t for r in rows for t in r["tags"]})
+    return {"all": stats([r[key] for r in rows]), **{t: stats([r[key] for r in rows if t in r["tags"]]) for t in tags}}
 
 
-def classify_shape(mask: np.ndarray) -> str | None:
-    """The toy shape an object mask shows, from its shape features; None when there is no object."""
-    features = shape_features(mask)
-    if features is None:
-        return None
-    hole, solidity, extent = features
-    if hole > HOLE:
-        return "ring"
-    if solidity < SOLIDITY:
-        return "star"
-    return "ball" if extent > BALL_EXTENT else "square" if extent > SQUARE_EXTENT else "triangle"
+@torch.no_grad()
+def vae_round_trip(pipe, scenes: list[Scene]) -> dict:
+    """Encode (latent mean) and decode every scene; ΔE00 of every visible object's mean color."""
+    rows = []
+    for scene in tqdm(scenes, desc="vae round trip", mininterval=5):
+        decoded = np.asarray(pipe.decode(pipe.encode_image(_image(scene.image))))
+        for i, mask in enumerate(scene.masks):
+            if mask.sum() >= 4:
+                error = delta_e00(object_lab(decoded, mask), object_lab(scene.image, mask))
+                rows.append({"delta_e": float(error), "tags": object_tags(scene, i)})
+    return summarize(rows, "delta_e")
+
+
+def _image(array: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(array)
 
 
 def score_generation(
-    pipe, per_pair: int = 1, steps: int = 50, guidance: float = 7.5, seed: int = 0, batch: int = 40
+    pipe,
+    per_pair: int = 1,
+    steps: int = 50,
+    guidance: float = 7.5,
+    seed: int = 0,
+    batch: int = 40,
+    two_object: int = 60,
+    detector=None,
 ) -> dict:
-    """Generate "a {color} {shape}" for every pair, `per_pair` times; score color and shape. Every sample
-    has its own seed (seed, seed + 1, ...): prompts sharing one initial noise would not be independent."""
-    pairs = [(c, s) for _ in range(per_pair) for c in COLORS for s in SHAPES]
-    prompts = [(c, s, seed + i) for i, (c, s) in enumerate(pairs)]
+    """Generate "a {color} {shape}" `per_pair` times for each of the 12 basic color words and each shape, and
+    `two_object` prompts "a {color} {shape} and a {color} {shape}" (left to right, as the captions order
+    them); every sample has its own seed. Scored from pixels by the detector."""
+    from .detector import Detector
+
+    detector = detector or Detector()
+    rng = np.random.default_rng(seed)
+    colors = list(BASIC_COLORS)
+    singles = [((c, s),) for _ in range(per_pair) for c in colors for s in SHAPES]
+    doubles = []
+    for _ in range(two_object):
+        c = rng.choice(len(colors), 2, replace=False)
+        s = rng.choice(len(SHAPES), 2, replace=False)
+        doubles.append(((colors[c[0]], SHAPES[s[0]]), (colors[c[1]], SHAPES[s[1]])))
+    prompts = singles + doubles
     started, rows = time.perf_counter(), []
-    for i in range(0, len(prompts), batch):
+    for i in tqdm(range(0, len(prompts), batch), desc="generate", mininterval=5):
         chunk = prompts[i : i + batch]
-        images = pipe.generate([f"a {c} {s}" for c, s, _ in chunk], [k for *_, k in chunk], steps, guidance)
-        for (color, shape, _), image in zip(chunk, images, strict=True):
+        texts = [" and ".join(f"a {c} {s}" for c, s in objects) for objects in chunk]
+        images = pipe.generate(texts, list(range(seed + i, seed + i + len(chunk))), steps, guidance)
+        for objects, image in zip(chunk, images, strict=True):
             pixels = np.asarray(image)
-            mask = object_mask(pixels)
-            hue = object_hue(pixels, mask) if mask.any() else float("nan")
-            rows.append(
-                {
-                    "color": color,
-                    "shape": shape,
-                    "color_right": bool(mask.any() and nearest_named_color(hue) == color),
-                    "hue_error": float(hue_distance(hue, NAMED_HUES[color])) if mask.any() else 180.0,
-                    "shape_right": classify_shape(mask) == shape,
-                }
-            )
+            found = detector.detect(pixels)[: len(objects)]
+            found = sorted(found, key=lambda f: f.cx) if len(objects) > 1 else found
+            color_right = shape_right = len(found) == len(objects)
+            for (color, shape), f in zip(objects, found, strict=False):
+                color_right &= basic_name(object_lab(pixels, f.mask)) == color
+                shape_right &= f.shape == shape
+            rows.append({"objects": objects, "color_right": bool(color_right), "shape_right": bool(shape_right)})
+    single, double = rows[: len(singles)], rows[len(singles) :]
+    by = lambda key, index, value: float(np.mean([r[key] for r in single if r["objects"][0][index] == value]))  # noqa: E731
     return {
-        "samples": len(rows),
-        "color_accuracy": float(np.mean([r["color_right"] for r in rows])),
-        "shape_accuracy": float(np.mean([r["shape_right"] for r in rows])),
-        "median_hue_error": float(np.median([r["hue_error"] for r in rows])),
-        "shape_accuracy_by_shape": {
-            s: float(np.mean([r["shape_right"] for r in rows if r["shape"] == s])) for s in SHAPES
-        },
-        "color_accuracy_by_color": {
-            c: float(np.mean([r["color_right"] for r in rows if r["color"] == c])) for c in COLORS
-        },
+        "samples": len(single),
+        "color_accuracy": float(np.mean([r["color_right"] for r in single])),
+        "shape_accuracy": float(np.mean([r["shape_right"] for r in single])),
+        "color_accuracy_by_color": {c: by("color_right", 0, c) for c in colors},
+        "color_accuracy_by_shape": {s: by("color_right", 1, s) for s in SHAPES},
+        "shape_accuracy_by_shape": {s: by("shape_right", 1, s) for s in SHAPES},
+        "two_object_samples": len(double),
+        "two_object_colors_right": float(np.mean([r["color_right"] for r in double])) if double else float("nan"),
+        "two_object_all_right": float(np.mean([r["color_right"] and r["shape_right"] for r in double]))
+        if double
+        else float("nan"),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
-def edit_scores(
-    source: np.ndarray, source_mask: np.ndarray, reference: np.ndarray, reference_mask: np.ndarray, edited: np.ndarray
-) -> dict[str, float]:
-    """How well an edit took the reference's color and kept the source's shape and background."""
-    reference_hue = object_hue(reference, reference_mask)
-    edited_hue = object_hue(edited, source_mask)
+def reconstruction(pipe, scenes: list[Scene], config=None) -> dict:
+    """Every intervention off, the pipeline's default inversion, no paste-back: how far the target branch
+    lands from the source (object ΔE00, background change /255) when nothing should change."""
+    from ..config import preset
+
+    config = config or preset().replace(**NO_EDIT, paste_back=False)
+    rows = []
+    for scene in tqdm(scenes, desc="reconstruction", mininterval=5):
+        color = to_hex(scene.spec.objects[0].color)
+        out = np.asarray(pipe(scene.caption, scene.mask, image=scene.image, color=color, config=config).image)
+        rows.append(
+            {
+                "delta_e": float(delta_e00(object_lab(out, scene.mask), object_lab(scene.image, scene.mask))),
+                "background": background_change(out, scene.image, scene.mask),
+                "tags": object_tags(scene, 0),
+            }
+        )
+    return {"object_delta_e": summarize(rows, "delta_e"), "background_change": summarize(rows, "background")}
+
+
+def plate(scene: Scene) -> np.ndarray:
+    """The scene rendered without its first object: the room behind it."""
+    return draw(replace(scene.spec, objects=scene.spec.objects[1:])).image
+
+
+def object_pixels(image: np.ndarray, empty_room: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Pixels near the object that differ from the empty room: what the image shows as the object."""
+    differs = delta_e00(rgb_to_lab(image / 255.0), rgb_to_lab(empty_room / 255.0)) > OBJECT_DIFFERS
+    return differs & near
+
+
+def oracle_scores(
+    source: Scene, oracle: np.ndarray, edited: np.ndarray, feather: float, empty_room: np.ndarray
+) -> dict:
+    """An edit of `source`'s first object against the oracle render: color, appearance, blotches, IoU, and
+    whether the background outside the feathered mask kept its bytes."""
+    mask = source.mask
+    near = ndimage.binary_dilation(mask, iterations=3)
+    shown, intended = object_pixels(edited, empty_room, near), object_pixels(oracle, empty_room, near)
+    union = (shown | intended).sum()
+    outside = feather_weights(mask, feather_radius(feather, mask.shape)) == 0
     return {
-        "reference_hue": round(reference_hue, 2),
-        "edited_hue": round(edited_hue, 2),
-        "hue_error": round(float(hue_distance(edited_hue, reference_hue)), 2),
-        "iou": round(iou(object_mask(edited), source_mask), 4),
-        "background_change": round(background_change(edited, source, source_mask), 3),
-        "object_change": round(background_change(edited, source, ~source_mask), 3),
+        "delta_e": delta_e_object(edited, mask, oracle),
+        "appearance": appearance(edited, oracle, mask),
+        "spread_excess": hue_spread(edited, mask) - hue_spread(oracle, mask),
+        "iou": float((shown & intended).sum() / union) if union else 1.0,
+        "background_identical": bool(np.array_equal(edited[outside], source.image[outside])),
     }
+
+
+def evaluate(pipe, scenes: int = 100, per_pair: int = 2, two_object: int = 60, reconstructions: int = 24) -> dict:
+    """The toy model's report card (`python -m coloredit.toy evaluate`)."""
+    report = {}
+    for style in STYLES:
+        held_out = held_out_scenes(scenes, style)
+        report[f"vae_round_trip_{style}"] = vae_round_trip(pipe, held_out)
+        report[f"reconstruction_{style}"] = reconstruction(pipe, held_out[:reconstructions])
+    report["generation"] = score_generation(pipe, per_pair=per_pair, two_object=two_object)
+    return report

@@ -1,5 +1,5 @@
-"""Train the toy world's model on CPU: the VAE, then the U-Net with the text encoder, then the VAE's
-decoder again on objects of every hue.
+"""Train the toy world's model on CPU: the VAE (on crops), then the U-Net with the text encoder, then the
+VAE's decoder again on whole images.
 
 Resumable: the full training state is saved atomically every `checkpoint_every` steps, and a rerun
 with the same work folder continues where it stopped. Batches are drawn from a generator seeded by the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,29 +23,32 @@ from tqdm import tqdm
 
 from ..tiny import SD_SCHEDULER
 from .models import MAX_TOKENS, toy_scheduler, toy_text_encoder, toy_tokenizer, toy_unet, toy_vae
-from .render import render
+from .render import render, sample_scene
 
 
 @dataclass
 class TrainConfig:
     images: int = 16000
-    vae_steps: int = 600
+    workers: int = 2  # rendering processes
+    vae_steps: int = 1500
     vae_batch: int = 32
+    vae_crop: int = 32  # the VAE learns on random crops (it is convolutional); 0 for whole images
     vae_lr: float = 1e-3
-    unet_steps: int = 3000
+    unet_steps: int = 3200
     unet_batch: int = 64
     unet_lr: float = 8e-4
     warmup: int = 100
     empty_caption: float = 0.1  # share of captions dropped, for classifier-free guidance
+    colorless_caption: float = 0.1  # share with no color word, so the prior covers colors no word names
+    plain_caption: float = 0.3  # share without the material word
     min_snr: float = 5.0
     ema: float = 0.999
-    # The captioned data holds the 8 named hues (+-6 deg) only, so the first VAE stage never sees the hues
-    # between them (it decoded 150 deg as about 200). The decoder alone is then fine-tuned on renders
-    # whose hue is drawn uniformly for half of them; the encoder is frozen, so the latent space the U-Net
-    # learned stays as it was (as Stable Diffusion's own ft-MSE decoder was made).
-    decoder_images: int = 6000
-    decoder_steps: int = 2000
-    decoder_lr: float = 5e-4
+    # The first VAE stage learns on crops; its decoder alone is then fine-tuned on whole images (global
+    # context reaches the decoder's mid-block attention), the encoder frozen so that the latent space the
+    # U-Net learned stays as it was (as Stable Diffusion's own ft-MSE decoder was made).
+    decoder_steps: int = 400
+    decoder_batch: int = 16
+    decoder_lr: float = 3e-4
     checkpoint_every: int = 100
     seed: int = 0
 
@@ -60,25 +64,31 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def dataset(config: TrainConfig) -> tuple[torch.Tensor, list[str]]:
-    scenes = [render(config.seed * 10_000_000 + i) for i in tqdm(range(config.images), desc="render", mininterval=5)]
-    return to_tensor(scenes), [s.caption for s in scenes]
+def _render_image(seed: int) -> np.ndarray:
+    return render(seed).image
 
 
-def every_hue_images(config: TrainConfig) -> torch.Tensor:
-    """Renders for the decoder stage: odd ones in a uniformly drawn hue, even ones in a named color."""
-    rng = np.random.default_rng(config.seed + 1)
-    hues = rng.uniform(0, 360, config.decoder_images)
-    first = config.seed * 10_000_000 + 5_000_000
-    scenes = [
-        render(first + i, hue=float(hues[i]) if i % 2 else None)
-        for i in tqdm(range(config.decoder_images), desc="render (every hue)", mininterval=5)
-    ]
-    return to_tensor(scenes)
+def dataset(config: TrainConfig, work: Path) -> tuple[torch.Tensor, list[tuple[str, str, str]]]:
+    """The training renders (cached in `work`) and, per image, its full, plain and colorless captions
+    (drawn again from the scene descriptions, which is fast)."""
+    seeds = [config.seed * 10_000_000 + i for i in range(config.images)]
+    cache = work / f"data-{config.seed}-{config.images}.npz"
+    if not cache.exists():
+        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+            images = list(tqdm(pool.imap(_render_image, seeds, chunksize=64), total=len(seeds), desc="render"))
+        temp = cache.with_suffix(".tmp.npz")
+        np.savez(temp, images=np.stack(images))
+        os.replace(temp, cache)
+    with np.load(cache) as data:
+        images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return images, [sample_scene(seed).captions(MAX_TOKENS - 2) for seed in seeds]
 
 
-def to_tensor(scenes: list) -> torch.Tensor:
-    return torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float() / 127.5 - 1
+def _crop(batch: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    if not size or size >= batch.shape[-1]:
+        return batch
+    y, x = torch.randint(0, batch.shape[-1] - size + 1, (2,), generator=g).tolist()
+    return batch[..., y : y + size, x : x + size]
 
 
 def fit_vae(
@@ -87,6 +97,8 @@ def fit_vae(
     parameters: list,
     stage: str,
     steps: int,
+    batch_size: int,
+    crop: int,
     lr: float,
     warmup: int,
     config: TrainConfig,
@@ -106,7 +118,7 @@ def fit_vae(
         for group in opt.param_groups:
             group["lr"] = lr * lr_factor(step, steps, warmup)
         g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS[stage] + step)
-        batch = images[torch.randint(len(images), (config.vae_batch,), generator=g)]
+        batch = _crop(images[torch.randint(len(images), (batch_size,), generator=g)], crop, g)
         posterior = vae.encode(batch).latent_dist
         recon = vae.decode(posterior.sample(generator=g)).sample
         loss = F.mse_loss(recon, batch) + 0.1 * F.l1_loss(recon, batch)
@@ -133,7 +145,7 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     state_path = work / "state.pt"
     state = torch.load(state_path, weights_only=False) if state_path.exists() else {"config": asdict(config)}
-    images, captions = dataset(config)
+    images, captions = dataset(config, work)
     torch.manual_seed(config.seed)  # the initial weights; a resumed run replaces them with its checkpoint
     tokenizer = toy_tokenizer()
     vae, unet, text_encoder = toy_vae(), toy_unet(), toy_text_encoder(tokenizer)
@@ -141,7 +153,20 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     # -- the VAE ------------------------------------------------------------------------------------
     if "vae" in state:
         vae.load_state_dict(state["vae"])
-    fit_vae(vae, images, list(vae.parameters()), "vae", config.vae_steps, config.vae_lr, 50, config, state, state_path)
+    fit_vae(
+        vae,
+        images,
+        list(vae.parameters()),
+        "vae",
+        config.vae_steps,
+        config.vae_batch,
+        config.vae_crop,
+        config.vae_lr,
+        50,
+        config,
+        state,
+        state_path,
+    )
     vae.eval().requires_grad_(False)
 
     with torch.no_grad():
@@ -152,8 +177,15 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
 
     # -- the U-Net and the text encoder ----------------------------------------------------------------
     ids = tokenizer(
-        captions, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt"
-    ).input_ids
+        [c for triple in captions for c in triple],
+        padding="max_length",
+        max_length=MAX_TOKENS,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids.view(len(captions), 3, MAX_TOKENS)
+    caption_share = torch.tensor(
+        [1 - config.plain_caption - config.colorless_caption, config.plain_caption, config.colorless_caption]
+    )
     empty_ids = tokenizer([""], padding="max_length", max_length=MAX_TOKENS, return_tensors="pt").input_ids
     noise_scheduler = DDPMScheduler(**{k: v for k, v in SD_SCHEDULER.items() if k != "set_alpha_to_one"})
     alphas = noise_scheduler.alphas_cumprod
@@ -173,8 +205,9 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
         g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS["unet"] + step)
         index = torch.randint(len(latents), (config.unet_batch,), generator=g)
         clean = latents[index]
+        kind = torch.multinomial(caption_share, config.unet_batch, replacement=True, generator=g)
         tokens = torch.where(
-            torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption, empty_ids, ids[index]
+            torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption, empty_ids, ids[index, kind]
         )
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.unet_batch,), generator=g)
         noise = torch.randn(clean.shape, generator=g)
@@ -210,9 +243,19 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
         decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
         for p in decoder:
             p.requires_grad_(True)
-        every_hue = every_hue_images(config)
         fit_vae(
-            vae, every_hue, decoder, "decoder", config.decoder_steps, config.decoder_lr, 0, config, state, state_path
+            vae,
+            images,
+            decoder,
+            "decoder",
+            config.decoder_steps,
+            config.decoder_batch,
+            0,
+            config.decoder_lr,
+            0,
+            config,
+            state,
+            state_path,
         )
         vae.requires_grad_(False)
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from .base import MeanMetric
-from .color import L1HSVObject, L1HueObject
+from .color import DeltaE00Object, ExcessHueSpread, L1HSVObject, L1HueObject, OracleAppearance, OracleDeltaE00
 from .structure import SSIM, BackgroundPSNR, BackgroundSSIM, CannySSIM
 
 
 def pixel_metrics() -> list[MeanMetric]:
     """The metrics that need no model weights."""
-    return [L1HueObject(), L1HSVObject(), SSIM(), BackgroundPSNR(), BackgroundSSIM(), CannySSIM()]
+    return [
+        L1HueObject(),
+        L1HSVObject(),
+        DeltaE00Object(),
+        OracleDeltaE00(),
+        OracleAppearance(),
+        ExcessHueSpread(),
+        SSIM(),
+        BackgroundPSNR(),
+        BackgroundSSIM(),
+        CannySSIM(),
+    ]
 
 
 def model_metrics(dino: str | None = None, clip: str | None = None, lpips: str | None = None) -> list[MeanMetric]:

@@ -1,0 +1,249 @@
+"""Exact color: an object's albedo measured from its pixels, and a recoloring that lands on a target albedo.
+
+Why: a diffusion model re-renders an object in roughly the right color; a designer needs exactly the hex.
+Pixels of a lit object follow the dichromatic reflection model (Shafer 1985): in linear RGB each pixel of
+the object's main color is `shade * albedo + specular * white`. Splitting the object's pixels that way lets
+an edit swap the albedo and keep everything else: shading and texture (`shade`), white highlights
+(`specular`), and the pixels of any second color (stripes, a logo), which do not fit the main color and are
+left as they are.
+
+What a color means on a shaded object: the **lit albedo**, the main color where the object is fully lit and
+not a highlight, measured as the 90th percentile of shade over the main color's pixels. A hex code sets it;
+a reference image's object is measured the same way; so a reference object and a hex of its lit albedo ask
+for the same edit.
+
+Where the source is too dark for its shading to be read (a black object: 8-bit quantization and noise leave
+`shade` unknown), the shading is taken from the diffusion model's re-rendering instead: that is where the
+model earns its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .colors import lab_to_rgb, linear_to_srgb, rgb_to_lab, srgb_to_linear
+
+LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
+LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
+FIT_LAB = (8.0, 16.0)  # CIELAB distance from the main-color model: fits fully below, is a second color above
+DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
+
+
+def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
+    return srgb_to_linear(np.asarray(srgb_uint8, dtype=np.float64) / 255.0)
+
+
+def to_srgb_uint8(linear: np.ndarray) -> np.ndarray:
+    return (linear_to_srgb(linear) * 255.0).round().astype(np.uint8)
+
+
+@dataclass
+class Decomposition:
+    """An object's pixels as `shade * albedo + specular`, with which pixels fit its main color."""
+
+    albedo: np.ndarray  # linear RGB of the lit main color
+    shade: np.ndarray  # per pixel, 1 = fully lit
+    specular: np.ndarray  # per pixel, added white (linear)
+    fit: np.ndarray  # per pixel in [0, 1]: how well it is the main color (0: a second color, kept)
+
+    @property
+    def lit_luminance(self) -> float:
+        return float(self.albedo @ LUMA)
+
+    def srgb(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in to_srgb_uint8(self.albedo))  # type: ignore[return-value]
+
+
+def _main_chromaticity(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> np.ndarray:
+    """The main color's chromaticity (r, g, b) / (r + g + b): a mode of the 2D histogram of the pixels
+    bright enough to have one, so that stripes or a logo do not pull it. Of the modes holding at least a
+    fifth of the largest one's pixels, the one nearest `hint_rgb` (the color the prompt names) if given,
+    else the largest."""
+    total = pixels.sum(axis=1)
+    usable = total > 0.02
+    if usable.sum() < 3:
+        return np.full(3, 1 / 3)
+    chroma = pixels[usable] / total[usable, None]
+    bins = 20
+    index = np.clip((chroma[:, :2] * bins).astype(int), 0, bins - 1)
+    counts = np.zeros((bins, bins))
+    np.add.at(counts, (index[:, 0], index[:, 1]), 1)
+    padded = np.pad(counts, 1)
+    smooth = sum(padded[1 + dy : 1 + dy + bins, 1 + dx : 1 + dx + bins] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    modes = []
+    for flat in np.argsort(smooth, axis=None)[::-1]:
+        peak = np.array(np.unravel_index(flat, smooth.shape))
+        if smooth[tuple(peak)] < 0.2 * smooth.max() or len(modes) == 3:
+            break
+        if all(np.abs(peak - m).max() > 2 for m in modes):
+            modes.append(peak)
+    members = [(np.abs(index - m).max(axis=1) <= 1) for m in modes]
+    if hint_rgb is not None and len(modes) > 1:
+        hint = rgb_to_lab(np.array(hint_rgb) / 255.0)
+        hint_chroma = to_linear(np.array(hint_rgb, dtype=np.float64))
+        hint_chroma = hint_chroma / max(hint_chroma.sum(), 1e-8)
+
+        def distance(near):
+            lab = rgb_to_lab(linear_to_srgb(pixels[usable][near])).mean(axis=0)
+            return np.hypot(*(lab[1:] - hint[1:])) + 100 * np.abs(np.median(chroma[near], axis=0) - hint_chroma).sum()
+
+        return np.median(chroma[min(members, key=distance)], axis=0)
+    return np.median(chroma[members[0]], axis=0)
+
+
+def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """1 where a pixel is its main-color model to within noise (CIELAB distance under FIT_LAB[0]), 0 past
+    FIT_LAB[1]: perceptual, so that sensor noise on dark pixels does not read as a second color."""
+    distance = np.linalg.norm(rgb_to_lab(linear_to_srgb(pixels)) - rgb_to_lab(linear_to_srgb(model)), axis=1)
+    return np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
+
+
+def _smooth_fit(fit: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The fit as a map, with a 3x3 median inside the object: no speckles."""
+    from scipy import ndimage
+
+    plane = np.zeros(mask.shape)
+    plane[mask] = fit
+    return ndimage.median_filter(plane, size=3)[mask]
+
+
+def _smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """Gaussian smoothing of per-pixel values over the object only (normalized convolution)."""
+    from scipy import ndimage
+
+    plane = np.zeros(mask.shape)
+    plane[mask] = values
+    weight = ndimage.gaussian_filter(mask.astype(np.float64), sigma)
+    return (ndimage.gaussian_filter(plane, sigma) / np.maximum(weight, 1e-8))[mask]
+
+
+def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
+    """Split the masked pixels of an sRGB image (H x W x 3 uint8) into shade, albedo and specular; `hint_rgb`
+    (the color the prompt names) picks the main color where the object has several."""
+    mask = np.asarray(mask, dtype=bool)
+    pixels = to_linear(np.asarray(image)[mask])
+    direction = _main_chromaticity(pixels, hint_rgb)
+    direction = direction / (direction @ LUMA)  # unit luminance
+    achromatic = np.ptp(direction) < 0.15
+    specular = np.zeros(len(pixels))
+    for _ in range(3):  # pixel = shade * direction: the shade by projection, the direction from the fitting pixels
+        shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
+        fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction)
+        main = fit > 0.5
+        if main.sum() < 3:
+            main = np.ones(len(pixels), dtype=bool)
+        if achromatic:
+            break
+        direction = np.clip(pixels[main].sum(axis=0) / max(shade[main].sum(), 1e-8), 1e-6, None)
+        direction = direction / (direction @ LUMA)
+    if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
+        lit_now = np.percentile(shade[main], LIT_PERCENTILE)
+        bright = (fit < 1) & (pixels @ LUMA > 0.6 * lit_now)
+        if bright.any():
+            basis = np.stack([direction, np.ones(3)], axis=1)
+            coef = np.linalg.lstsq(basis, pixels[bright].T, rcond=None)[0].T
+            unmixed = np.clip(coef, 0, None)
+            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:])
+            take = better > fit[bright]
+            index = np.flatnonzero(bright)[take]
+            shade[index], specular[index], fit[index] = unmixed[take, 0], unmixed[take, 1], better[take]
+            main = fit > 0.5
+    lit = max(float(np.percentile(shade[main], LIT_PERCENTILE)), 1e-6)
+    if achromatic:  # the white above the lit level is highlight; a second color is far off in lightness
+        specular = np.clip(shade - 1.15 * lit, 0, None)
+        shade = shade - specular
+        fit = np.where(np.abs(np.log((shade + 1e-4) / (np.median(shade[main]) + 1e-4))) > 1.6, 0.0, 1.0)
+    return Decomposition(albedo=direction * lit, shade=shade / lit, specular=specular, fit=_smooth_fit(fit, mask))
+
+
+def lit_albedo(
+    image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None
+) -> tuple[int, int, int]:
+    """The sRGB (0-255) lit albedo of the masked object: what a hex code of its color means."""
+    return decompose(image, mask, hint_rgb).srgb()
+
+
+def recolor(
+    image: np.ndarray,
+    mask: np.ndarray,
+    target_rgb: tuple[int, int, int],
+    rendered: np.ndarray | None = None,
+    hint_rgb: tuple[int, int, int] | None = None,
+) -> np.ndarray:
+    """The image with the masked object's main color set to the lit albedo `target_rgb`, its shading,
+    highlights and second colors kept. Where the source is too dark to read its shading, `rendered` (the
+    diffusion model's re-rendering, same size) gives it. Pixels that mix object and background along the
+    outline (one pixel either side of the mask's edge) change by their share of object; every other pixel
+    outside the mask is returned unchanged."""
+    from scipy import ndimage
+
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    target = to_linear(np.array(target_rgb, dtype=np.float64))
+    source = decompose(image, mask, hint_rgb)
+    shade, specular = source.shade, source.specular
+    # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how much
+    # the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
+    amplification = (target @ LUMA) / max(source.lit_luminance, 1e-6)
+    smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
+    if smoothing > 0:
+        shade = (1 - smoothing) * shade + smoothing * _smooth_in(shade, mask)
+    trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
+    if rendered is not None and trust < 1:
+        render = decompose(np.asarray(rendered), mask)
+        shade = trust * shade + (1 - trust) * _smooth_in(render.shade, mask)
+        specular = trust * specular + (1 - trust) * render.specular
+    pixels = to_linear(image[mask])
+    recolored = shade[:, None] * target + specular[:, None]
+    new = source.fit[:, None] * recolored + (1 - source.fit[:, None]) * pixels
+    linear = to_linear(image)
+    out_linear = linear.copy()
+    out_linear[mask] = new
+    # the outline: each pixel is alpha * object + (1 - alpha) * background, alpha from the local means
+    inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
+    band = ~inner & ~outer
+    change = np.zeros_like(linear)
+    change[inner] = (out_linear - linear)[inner]
+    local = lambda values, where: _local_mean(values, where)  # noqa: E731
+    object_before, object_change, background = local(linear, inner), local(change, inner), local(linear, outer)
+    span = object_before - background
+    alpha = np.clip(((linear - background) * span).sum(-1) / np.maximum((span * span).sum(-1), 1e-6), 0.0, 1.0)
+    out_linear[band] = linear[band] + alpha[band, None] * object_change[band]
+    out = to_srgb_uint8(out_linear)
+    unchanged = ~(mask | band)
+    out[unchanged] = image[unchanged]
+    return out
+
+
+def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """The mean of `values` (H x W x C) over the pixels `where`, near each pixel (normalized convolution)."""
+    from scipy import ndimage
+
+    weight = ndimage.gaussian_filter(where.astype(np.float64), sigma)
+    sums = np.stack([ndimage.gaussian_filter(values[..., c] * where, sigma) for c in range(values.shape[-1])], -1)
+    return sums / np.maximum(weight, 1e-8)[..., None]
+
+
+def pixel_mean_shift(image: np.ndarray, mask: np.ndarray, target_lab: np.ndarray, keep_lightness: bool = False):
+    """Baseline: shift the object's pixels in CIELAB so their mean is `target_lab` (a*b* only if
+    `keep_lightness`)."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    lab = rgb_to_lab(image[mask] / 255.0)
+    shift = np.asarray(target_lab, dtype=np.float64) - lab.mean(axis=0)
+    if keep_lightness:
+        shift[0] = 0.0
+    out = image.copy()
+    out[mask] = (lab_to_rgb(lab + shift) * 255).round().astype(np.uint8)
+    return out
+
+
+def pixel_reinhard(image: np.ndarray, mask: np.ndarray, target_mean: np.ndarray, target_std: np.ndarray):
+    """Baseline: Reinhard et al. (2001) color transfer in CIELAB: the object's per-channel mean and std
+    matched to the target's."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    lab = rgb_to_lab(image[mask] / 255.0)
+    scaled = (lab - lab.mean(axis=0)) / np.maximum(lab.std(axis=0), 1e-6) * np.asarray(target_std) + target_mean
+    out = image.copy()
+    out[mask] = (lab_to_rgb(scaled) * 255).round().astype(np.uint8)
+    return out

@@ -1,0 +1,115 @@
+"""Exact color from pixels, judged against the toy renderer's oracle (the same scene drawn in the target
+color): the color lands, shading, highlights and second colors stay."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from coloredit.bench.metrics.color import appearance, delta_e_object
+from coloredit.colors import COLOR_TERMS, delta_e00, name_color, rgb_to_lab
+from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
+from coloredit.masks import alpha_mask, salient_object
+from coloredit.toy.render import draw, render, sample_color
+from coloredit.toy.render import recolor as recolor_spec
+
+SEEDS = range(50_000_000, 50_000_024)  # a range no training, tuning or test set draws from
+
+
+def hint(scene):
+    return COLOR_TERMS[name_color(scene.spec.objects[0].color)]
+
+
+def edits():
+    for seed in SEEDS:
+        scene = render(seed, jpeg=0)
+        target = sample_color(np.random.default_rng(seed))
+        yield scene, target, draw(recolor_spec(scene.spec, 0, target)).image
+
+
+def test_recolor_lands_on_the_oracle_and_beats_the_pixel_shift():
+    ours, shift = [], []
+    for scene, target, oracle in edits():
+        edited = recolor(scene.image, scene.mask, target, hint_rgb=hint(scene))
+        ours.append((delta_e_object(edited, scene.mask, oracle), appearance(edited, oracle, scene.mask)))
+        shifted = pixel_mean_shift(scene.image, scene.mask, rgb_to_lab(np.array(target) / 255.0))
+        shift.append((delta_e_object(shifted, scene.mask, oracle), appearance(shifted, oracle, scene.mask)))
+        assert np.array_equal(
+            edited[~ndimage.binary_dilation(scene.mask)], scene.image[~ndimage.binary_dilation(scene.mask)]
+        )
+    ours, shift = np.array(ours), np.array(shift)
+    assert np.median(ours[:, 0]) <= 3.0 and np.median(ours[:, 1]) <= 4.0
+    assert np.median(ours[:, 1]) < np.median(shift[:, 1])
+
+
+def test_second_colors_and_highlights_stay():
+    scene = render(
+        7, shape="cylinder", color="red", objects=1, pattern="stripes", pattern_color=(255, 255, 255), jpeg=0
+    )
+    edited = recolor(scene.image, scene.mask, (20, 40, 160), hint_rgb=hint(scene))
+    stripes = ndimage.binary_erosion(scene.pattern_masks[0]) & scene.mask
+    assert stripes.sum() > 20
+    kept = delta_e00(rgb_to_lab(edited[stripes] / 255.0), rgb_to_lab(scene.image[stripes] / 255.0))
+    assert np.median(kept) < 2.0
+    ball = render(8, shape="ball", color="yellow", objects=1, glossy=True, pattern=None, jpeg=0)
+    lightness = rgb_to_lab(ball.image / 255.0)[..., 0]
+    highlight = ball.mask & (lightness >= np.percentile(lightness[ball.mask], 99))
+    edited = recolor(ball.image, ball.mask, (30, 30, 120))
+    assert rgb_to_lab(edited[highlight] / 255.0)[:, 0].min() > 80  # still white on a dark blue ball
+
+
+def test_own_color_reconstructs_and_dark_sources_take_rendered_shading():
+    for scene, _, _ in edits():
+        own = recolor(scene.image, scene.mask, lit_albedo(scene.image, scene.mask, hint(scene)), hint_rgb=hint(scene))
+        assert delta_e_object(own, scene.mask, scene.image) < 1.0
+    black = render(9, shape="ball", color="black", objects=1, glossy=False, pattern=None, jpeg=0)
+    target = (230, 200, 40)
+    oracle = draw(recolor_spec(black.spec, 0, target)).image
+    with_render = recolor(black.image, black.mask, target, rendered=oracle)
+    alone = recolor(black.image, black.mask, target)
+    assert appearance(with_render, oracle, black.mask) < appearance(alone, oracle, black.mask)
+
+
+def test_lit_albedo_of_a_reference_is_its_base_color():
+    errors = []
+    for seed in SEEDS:
+        color = sample_color(np.random.default_rng(seed + 1))
+        reference = render(seed, color=color, objects=1, pattern=None, jpeg=0)
+        estimate = lit_albedo(reference.image, reference.mask)
+        errors.append(delta_e00(rgb_to_lab(np.array(estimate) / 255), rgb_to_lab(np.array(color) / 255)))
+    assert np.median(errors) < 4.0
+
+
+def test_pixel_baselines_follow_their_formulas():
+    scene = render(3, objects=1, jpeg=0)
+    target = np.array([60.0, 20.0, -30.0])
+    shifted = pixel_mean_shift(scene.image, scene.mask, target)
+    assert np.abs(rgb_to_lab(shifted[scene.mask] / 255.0).mean(axis=0) - target).max() < 1.5  # 8-bit, gamut
+    kept = pixel_mean_shift(scene.image, scene.mask, target, keep_lightness=True)
+    before = rgb_to_lab(scene.image[scene.mask] / 255.0)
+    assert abs(rgb_to_lab(kept[scene.mask] / 255.0)[:, 0].mean() - before[:, 0].mean()) < 1.5
+    std = np.array([5.0, 3.0, 2.0])
+    matched = rgb_to_lab(pixel_reinhard(scene.image, scene.mask, target, std)[scene.mask] / 255.0)
+    assert np.abs(matched.std(axis=0) - std).max() < 1.0
+    assert np.array_equal(shifted[~scene.mask], scene.image[~scene.mask])
+
+
+def test_reference_object_found_without_a_mask_and_from_alpha():
+    ious = []
+    for seed in SEEDS:
+        scene = render(seed, objects=1)
+        found = salient_object(scene.image)
+        ious.append((found & scene.mask).sum() / (found | scene.mask).sum())
+    assert np.median(ious) >= 0.8
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[4:12, 4:12] = (20, 200, 90, 255)
+    mask = alpha_mask(Image.fromarray(rgba))
+    assert mask.sum() == 64 and mask[4:12, 4:12].all()
+    assert alpha_mask(Image.fromarray(rgba[..., :3])) is None
+
+
+@pytest.mark.parametrize("color", ["black", "white", "grey", "navy", "light pink"])
+def test_decomposition_reads_achromatic_and_light_colors(color):
+    scene = render(12, shape="cube", color=color, objects=1, pattern=None, glossy=False, jpeg=0)
+    albedo = decompose(scene.image, scene.mask).srgb()
+    assert delta_e00(rgb_to_lab(np.array(albedo) / 255), rgb_to_lab(np.array(COLOR_TERMS[color]) / 255)) < 6.0
