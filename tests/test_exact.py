@@ -3,13 +3,12 @@ color): the color lands, shading, highlights and second colors stay."""
 
 import numpy as np
 import pytest
-from PIL import Image
 from scipy import ndimage
 
 from coloredit.bench.metrics.color import appearance, delta_e_object
 from coloredit.colors import COLOR_TERMS, delta_e00, name_color, rgb_to_lab
 from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
-from coloredit.masks import alpha_mask, salient_object
+from coloredit.masks import salient_object
 from coloredit.toy.render import draw, render, sample_color
 from coloredit.toy.render import recolor as recolor_spec
 
@@ -94,18 +93,13 @@ def test_pixel_baselines_follow_their_formulas():
     assert np.array_equal(shifted[~scene.mask], scene.image[~scene.mask])
 
 
-def test_reference_object_found_without_a_mask_and_from_alpha():
+def test_reference_object_found_without_a_mask():
     ious = []
     for seed in SEEDS:
         scene = render(seed, objects=1)
         found = salient_object(scene.image)
         ious.append((found & scene.mask).sum() / (found | scene.mask).sum())
     assert np.median(ious) >= 0.8
-    rgba = np.zeros((16, 16, 4), np.uint8)
-    rgba[4:12, 4:12] = (20, 200, 90, 255)
-    mask = alpha_mask(Image.fromarray(rgba))
-    assert mask.sum() == 64 and mask[4:12, 4:12].all()
-    assert alpha_mask(Image.fromarray(rgba[..., :3])) is None
 
 
 @pytest.mark.parametrize("color", ["black", "white", "grey", "navy", "light pink"])

@@ -147,6 +147,26 @@ def test_exact_color_matches_the_oracle_render(pipe, fast_config):
     assert np.array_equal(out[outside], scene.image[outside])
 
 
+@pytest.mark.parametrize("form", ["rgba", "no mask", "mask"])
+def test_reference_color_comes_from_its_object_never_its_background(pipe, fast_config, form):
+    """A reference whose object is green on a black (or transparent) background asks for green, whether its
+    object is given by a mask, by its alpha channel, or found automatically."""
+    from coloredit.exact import lit_albedo
+    from coloredit.toy.render import render
+
+    scene = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
+    reference = np.zeros((48, 48, 4), np.uint8)
+    reference[12:36, 12:36] = (30, 180, 60, 255)
+    kwargs = {
+        "rgba": dict(reference=Image.fromarray(reference)),
+        "no mask": dict(reference=Image.fromarray(reference[..., :3])),
+        "mask": dict(reference=Image.fromarray(reference[..., :3]), reference_mask=reference[..., 3] > 0),
+    }[form]
+    config = fast_config.replace(exact_color=True)
+    out = np.asarray(pipe(scene.caption, scene.mask, image=scene.image, config=config, **kwargs).image)
+    assert np.abs(np.array(lit_albedo(out, scene.mask)) - [30, 180, 60]).max() <= 12
+
+
 def test_reference_rows_left_out_give_the_same_edit(pipe, photo):
     """Without the reference's rows its Values come from its embeddings: the same target, 4 rows a step."""
     image_path, mask_path = photo

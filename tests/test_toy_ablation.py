@@ -33,7 +33,9 @@ def test_sets_are_disjoint_and_edits_are_real_changes():
     sets = {split: ablation.make_edits(split, 12) for split in ablation.SETS}
     seeds = [e.source.spec.seed for edits in sets.values() for e in edits]
     assert len(set(seeds)) == len(seeds)
-    assert {e.source.spec.style for e in sets["ood"]} == {"toon"} and {e.source.spec.style for e in sets["test"]} == {"v2"}
+    assert {e.source.spec.style for e in sets["ood"]} == {"toon"} and {e.source.spec.style for e in sets["test"]} == {
+        "v2"
+    }
     for edit in sets["test"]:
         assert edit.kind in ablation.KINDS and edit.kind in edit.tags
         assert not np.array_equal(edit.oracle[edit.source.mask], edit.source.image[edit.source.mask])

@@ -23,6 +23,10 @@ UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 class EditConfig:
     """Hyperparameters of one ColorEdit run. Fractions of steps count from the first (noisiest) step."""
 
+    # Step 0, photo. [ours] Edit the object's box plus context (never smaller than the model's native size),
+    # pasted back at full resolution, instead of the whole photo scaled to the model's size (`photos.py`).
+    crop_to_object: bool = False
+
     # Sampling. [paper] SD v1.4, DDIM 50 steps, CFG 7.5.
     num_inference_steps: int = 50
     guidance_scale: float = 7.5
@@ -197,6 +201,7 @@ PRESETS: dict[str, EditConfig] = {
         color_transfer_mode="wct",
         self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),
         exact_color=True,
+        crop_to_object=True,
     ),
 }
 DEFAULT_PRESET = "coloredit"

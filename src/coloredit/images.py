@@ -112,19 +112,38 @@ def paste_back(edited: Image.Image, original: Image.Image, weights: np.ndarray) 
 def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
     """Write an image through a temporary file and a rename, so no partial file is ever left."""
     path = Path(path)
-    if path.exists() and not force:
-        raise ColorEditError(f"{path} exists; pass --force (force=True) to overwrite it")
+    check_output(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix or ".png"
     fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format=Image.registered_extensions().get(suffix.lower(), "PNG"))
+            form = Image.registered_extensions().get(suffix.lower(), "PNG")
+            if form == "JPEG" and image.mode == "RGBA":
+                image = image.convert("RGB")
+            image.save(handle, format=form, **({"quality": 95} if form == "JPEG" else {}))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a saved image gets the user's usual mode
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_output(path: str | os.PathLike, force: bool = False) -> None:
+    """Fail now, not after a slow edit, where the output cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ColorEditError(f"output {path} is a folder: give a file name such as {path / 'edited.png'}")
+    if path.exists() and not force:
+        raise ColorEditError(f"{path} exists; pass --force (force=True) to overwrite it")
+    if path.suffix and path.suffix.lower() not in Image.registered_extensions():
+        raise ColorEditError(f"output {path}: unknown image format {path.suffix!r}; use .png (lossless) or .jpg, .tif")
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise ColorEditError(f"output folder {parent} is not writable")
 
 
 def to_uint8_array(image: Image.Image) -> np.ndarray:

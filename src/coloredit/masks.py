@@ -16,14 +16,6 @@ BORDER = 2  # pixels of the image's edge taken as background samples
 DIFFERENT = 12.0  # CIELAB distance from every background sample above which a pixel is foreground
 
 
-def alpha_mask(image) -> np.ndarray | None:
-    """The opaque pixels (alpha at least 50%) of an RGBA / LA PIL image with any transparency, else None."""
-    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
-        return None
-    alpha = np.asarray(image.convert("RGBA").getchannel("A"))
-    return alpha >= 128 if alpha.min() < 255 else None
-
-
 def salient_object(image: np.ndarray) -> np.ndarray:
     """The object of an H x W x 3 uint8 image: pixels far (CIELAB) from all the border's colors, opened,
     holes filled, the largest connected part; the whole image when nothing stands out."""

@@ -19,7 +19,7 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DCon
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTokenizer
 
-from . import exact
+from . import exact, photos
 from .accounting import CostLedger
 from .attention import BRANCHES, BranchLayout, EditController
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
@@ -35,7 +35,7 @@ from .latents import (
     latent_coverage,
     latent_mask,
 )
-from .masks import alpha_mask, salient_object
+from .masks import salient_object
 
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
@@ -148,6 +148,10 @@ class ColorEditPipeline(DiffusionPipeline):
         self.ledger = CostLedger()
         schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
 
+        # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size.
+        photo = None
+        if image is not None:
+            image, mask, photo = photos.prepare(image, mask, self.native_size, config.crop_to_object)
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
         # 2. Mask: the object at the image's size, the working size and latent resolution.
@@ -162,6 +166,8 @@ class ColorEditPipeline(DiffusionPipeline):
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
         with self.ledger.stage_of("decode"):
             edited, source_image = self.finish(latents, source, ref, pixel_mask, config)
+        if photo is not None:  # the crop back into the full photo, its alpha with it
+            edited, source_image = photos.restore(edited, photo), photos.restore(source_image, photo)
         return ColorEditOutput(
             image=edited,
             source_image=source_image,
@@ -304,8 +310,8 @@ class ColorEditPipeline(DiffusionPipeline):
                 image, region = Image.new("RGB", source.work_size, rgb), None
                 prompt = reference_prompt or name_color(rgb)
             else:
-                image = load_image(reference, "reference image")
-                found = self.reference_region(reference, reference_mask, image)
+                image, alpha, _ = photos.open_photo(reference, "reference image")
+                found = self.reference_region(image, reference_mask, alpha)
                 hint = prompt_color(reference_prompt) if reference_prompt else None
                 rgb = exact.lit_albedo(np.asarray(image), found, hint)
                 prompt = reference_prompt or with_color_word(source.branch.prompt, name_color(rgb))
@@ -328,20 +334,14 @@ class ColorEditPipeline(DiffusionPipeline):
         )
 
     @staticmethod
-    def reference_region(reference: ImageLike, reference_mask: ImageLike | None, image: Image.Image) -> np.ndarray:
-        """Where the reference's color is: its mask, else its alpha, else its salient object; never its
-        background."""
+    def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
+        """Where the reference's color is: its mask, else its opaque pixels, else its salient object; never
+        its background."""
         if reference_mask is not None:
             return load_mask(reference_mask, image.size)
-        if not isinstance(reference, Image.Image | np.ndarray):
-            with Image.open(reference) as opened:
-                alpha = alpha_mask(opened)
-        elif isinstance(reference, np.ndarray):
-            alpha = reference[..., 3] >= 128 if reference.ndim == 3 and reference.shape[-1] == 4 else None
-            alpha = alpha if alpha is not None and not alpha.all() else None
-        else:
-            alpha = alpha_mask(reference)
-        return alpha if alpha is not None and alpha.any() else salient_object(np.asarray(image))
+        if alpha is not None and (alpha >= 128).any():
+            return alpha >= 128
+        return salient_object(np.asarray(image))
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(
@@ -538,11 +538,11 @@ def check_inputs(
     if (reference is None) == (color is None):
         raise ColorEditError("give exactly one of a reference image or a color")
     if image is not None:
-        load_mask(mask, load_image(image, "image").size)
+        load_mask(mask, photos.open_photo(image)[0].size)
     if color is not None:
         parse_color(color)
     if reference is not None:
-        reference_size = load_image(reference, "reference image").size
+        reference_size = photos.open_photo(reference, "reference image")[0].size
         if reference_mask is not None:
             load_mask(reference_mask, reference_size)
 

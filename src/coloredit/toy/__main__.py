@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
     detector = commands.add_parser("detector", help="train the object detector that scores generations")
     detector.add_argument("--out", type=Path, default=None, help="default: the shipped detector's path")
-    detector.add_argument("--steps", type=int, default=1500)
+    detector.add_argument("--steps", type=int, default=4000)
+    detector.add_argument("--images", type=int, default=8000)
     detector.add_argument("--threads", type=int, default=1)
     evaluate = commands.add_parser("evaluate", help="VAE round trip, generation and no-edit reconstruction")
     evaluate.add_argument("--model", default="toy")
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ablation = commands.add_parser("ablation", help="every method against the oracle render; write docs/ablation.md")
     ablation.add_argument("--model", default="toy")
     ablation.add_argument("--tune", type=int, default=0, help="edits of the tuning set (0: none)")
-    ablation.add_argument("--test", type=int, default=90, help="edits of the test set")
-    ablation.add_argument("--ood", type=int, default=45, help="edits of the out-of-distribution (toon) set")
+    ablation.add_argument("--test", type=int, default=60, help="edits of the test set")
+    ablation.add_argument("--ood", type=int, default=30, help="edits of the out-of-distribution (toon) set")
     ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
     ablation.add_argument("--threads", type=int, default=1)
     ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         torch.set_num_threads(args.threads)
-        print(f"wrote {train_detector(args.out or DETECTOR, steps=args.steps)}", file=sys.stderr)
+        print(f"wrote {train_detector(args.out or DETECTOR, images=args.images, steps=args.steps)}", file=sys.stderr)
         return 0
     if args.command == "train":
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -53,7 +53,7 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "default: x0 WCT + exact color": ("diffusion", "coloredit", {}),
 }
 RECONSTRUCTIONS = 24  # test edits asked for their own color
-PAPER_EDITS = 24  # the paper's null-text inversion costs ~45 s an edit here: it runs on the first edits only
+PAPER_EDITS = 12  # the paper's null-text inversion costs ~45 s an edit here: it runs on the first edits only
 
 
 @dataclass

@@ -65,7 +65,7 @@ def _tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.asarray(images, dtype=np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
 
 
-def train_detector(out: Path = DETECTOR, images: int = 6000, steps: int = 1500, batch: int = 32) -> Path:
+def train_detector(out: Path = DETECTOR, images: int = 8000, steps: int = 4000, batch: int = 32) -> Path:
     """Train on `images` renders; deterministic; writes fp16 safetensors atomically."""
     from safetensors.torch import save_file
 

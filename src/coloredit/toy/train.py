@@ -34,7 +34,7 @@ class TrainConfig:
     vae_batch: int = 32
     vae_crop: int = 32  # the VAE learns on random crops (it is convolutional); 0 for whole images
     vae_lr: float = 1e-3
-    unet_steps: int = 3200
+    unet_steps: int = 2400
     unet_batch: int = 64
     unet_lr: float = 8e-4
     warmup: int = 100
@@ -46,7 +46,7 @@ class TrainConfig:
     # The first VAE stage learns on crops; its decoder alone is then fine-tuned on whole images (global
     # context reaches the decoder's mid-block attention), the encoder frozen so that the latent space the
     # U-Net learned stays as it was (as Stable Diffusion's own ft-MSE decoder was made).
-    decoder_steps: int = 400
+    decoder_steps: int = 300
     decoder_batch: int = 16
     decoder_lr: float = 3e-4
     checkpoint_every: int = 100
