@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from coloredit.bench.build import build_synthetic, import_pie, pie_mask, word_token_indices
+from coloredit.bench.build import build_synthetic, import_pie, pie_mask
 from coloredit.bench.manifest import load_manifest
 from coloredit.errors import ColorEditError
+from coloredit.masks import word_token_indices
 
 
 def test_word_token_indices(pipe):

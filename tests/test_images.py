@@ -8,11 +8,23 @@ from coloredit.images import feather_weights, load_mask, paste_back, save_atomic
 
 def test_mask_any_size_of_same_aspect_is_resized(tmp_path):
     small = np.zeros((12, 16), np.uint8)
-    small[3:9, 4:12] = 7  # any non-zero value marks the object
+    small[3:9, 4:12] = 200  # above 50% gray marks the object
     Image.fromarray(small).save(tmp_path / "m.png")
     mask = load_mask(tmp_path / "m.png", (128, 96))
     assert mask.shape == (96, 128) and mask.dtype == bool
     assert mask[24:72, 32:96].all() and mask.sum() == 48 * 64
+
+
+def test_jpeg_and_gray_masks_are_thresholded_at_half_with_a_warning(tmp_path):
+    """A JPEG-saved mask once counted 85% of the image as object ("non-zero"); now 50% decides."""
+    mask = np.zeros((64, 96), np.uint8)
+    mask[16:48, 24:72] = 255
+    Image.fromarray(mask).save(tmp_path / "m.jpg", quality=60)
+    loaded = load_mask(tmp_path / "m.jpg", (96, 64))
+    assert abs(int(loaded.sum()) - 32 * 48) <= 40
+    soft = np.tile(np.linspace(0, 255, 96, dtype=np.uint8), (64, 1))
+    with pytest.warns(UserWarning, match="neither black nor white"):
+        assert load_mask(soft, (96, 64)).sum() == 64 * (np.linspace(0, 255, 96) >= 127.5).sum()
 
 
 def test_mask_alpha_channel_marks_the_object():

@@ -9,13 +9,13 @@ through the pipeline's content cache.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from .bench.manifest import json_object
 from .bench.run import ResultStore
 from .errors import ColorEditError
 from .images import check_output, save_atomic
@@ -60,12 +60,7 @@ def read_jobs(path: Path) -> list[Job]:
         if not text.strip():
             continue
         where = f"{path.name} line {number}"
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ColorEditError(f"{where}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise ColorEditError(f"{where}: expected a JSON object")
+        record = json_object(text, where)
         unknown = set(record) - set(FIELDS)
         missing = [k for k in ("image", "mask", "prompt") if k not in record]
         if unknown or missing:

@@ -9,8 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .config import DEFAULT_PRESET, INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
+from .masks import DEFAULT_SAM
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--mask",
         action="append",
-        required=True,
-        help="object mask (non-zero = object); any size of the image's aspect ratio",
+        default=[],
+        help="object mask (white = object, thresholded at 50%%); any size of the image's aspect ratio",
     )
+    _mask_prompts(edit, "--mask-text", "in place of --mask: ")
     source = edit.add_mutually_exclusive_group(required=True)
     source.add_argument("--reference", action="append", help="reference color image")
     source.add_argument(
@@ -76,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
+
+    mask = commands.add_parser(
+        "mask",
+        help="make an object mask from a phrase, clicks or a box",
+        description="A binary 0/255 PNG of IMAGE's size (as displayed) from --text (the diffusion model's own "
+        "attention, or Grounding DINO + SAM with --detector-model), --point (SAM) or --box (SAM).",
+    )
+    mask.add_argument("image", metavar="IMAGE")
+    _mask_prompts(mask, "--text", "")
+    mask.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusion model for --text (or 'toy')")
+    mask.add_argument("-o", "--output", required=True, type=Path, help="MASK.png")
+    mask.add_argument("--force", action="store_true", help="overwrite an existing output")
+    mask.add_argument("--json", action="store_true", help="print one JSON object: output, pixels, box, source")
 
     batch = commands.add_parser(
         "batch",
@@ -154,6 +171,50 @@ def add_bench_commands(commands) -> None:
     report.add_argument("--grid-samples", type=int, default=4)
 
 
+def _mask_prompts(parser: argparse.ArgumentParser, text_flag: str, lead: str) -> None:
+    parser.add_argument(text_flag, dest="mask_text", metavar="PHRASE", help=f"{lead}the object a phrase names")
+    parser.add_argument(
+        "--point", action="append", default=[], metavar="X,Y", help=f"{lead}a click on the object (SAM)"
+    )
+    parser.add_argument("--negative-point", action="append", default=[], metavar="X,Y", help="a click off the object")
+    parser.add_argument("--box", metavar="X0,Y0,X1,Y1", help=f"{lead}a box around the object (SAM)")
+    parser.add_argument("--sam-model", default=None, help=f"SAM folder or id (default {DEFAULT_SAM})")
+    parser.add_argument("--detector-model", help="Grounding DINO folder or id: the phrase's box, then SAM")
+
+
+def _numbers(text: str, count: int, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != count:
+        raise ColorEditError(f"bad {what} {text!r}: give {count} numbers separated by commas")
+    return values
+
+
+def mask_from_prompts(args: argparse.Namespace, image, pipe_loader) -> np.ndarray | None:
+    """The mask the prompts of `args` ask for (None when there are none); the pipeline is loaded only for an
+    attention mask."""
+    from . import masks
+
+    points = [_numbers(p, 2, "point") for p in args.point]
+    negative = [_numbers(p, 2, "point") for p in args.negative_point]
+    box = _numbers(args.box, 4, "box") if args.box else None
+    sam = args.sam_model or DEFAULT_SAM
+    if args.mask_text and (points or negative or box):
+        raise ColorEditError("give a phrase, or points and a box, not both")
+    if points or negative or box:
+        from .photos import open_photo
+
+        masks.check_prompts(open_photo(image)[0].size, points, negative, box)
+        return masks.sam_mask(image, points, negative, box, model=sam)
+    if args.mask_text:
+        if args.detector_model:
+            return masks.grounded_mask(image, args.mask_text, args.detector_model, sam)
+        return masks.attention_mask(pipe_loader(), image, args.mask_text)
+    return None
+
+
 def physical_cores() -> int:
     """Physical CPU cores this process may use (hyper-threads counted once), from Linux's topology files."""
     allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
@@ -182,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     set_threads(args.threads)
     try:
-        return {"edit": run_edit, "batch": run_batch, "demo": run_demo, "bench": run_bench}[args.command](args)
+        commands = {"edit": run_edit, "mask": run_mask, "batch": run_batch, "demo": run_demo, "bench": run_bench}
+        return commands[args.command](args)
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
         return 2
@@ -204,7 +266,12 @@ def run_edit(args: argparse.Namespace) -> int:
     config = config.replace(**changes).with_overrides(args.overrides)
     references = args.reference or args.color
     kind = "reference" if args.reference else "color"
-    if len(references) != len(args.mask):
+    prompted = bool(args.mask_text or args.point or args.negative_point or args.box)
+    if prompted == bool(args.mask):
+        raise ColorEditError("give --mask, or one of --mask-text, --point, --box")
+    if prompted and len(references) != 1:
+        raise ColorEditError("a mask prompt marks one object: give one --reference/--color")
+    if not prompted and len(references) != len(args.mask):
         raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
     check_output(output, args.force)
@@ -216,18 +283,19 @@ def run_edit(args: argparse.Namespace) -> int:
     image, _, notices = open_photo(args.image, "image")
     for notice in notices:
         print(f"coloredit: {notice}", file=sys.stderr)
-    for mask, ref in zip(args.mask, references, strict=True):
+    for mask, ref in zip(args.mask, references, strict=False):
         check_inputs(mask, image, **{kind: ref}, reference_mask=args.reference_mask)
 
     started = time.perf_counter()
     pipe = load_pipeline(args.model, args.device, args.dtype)
     load_seconds = time.perf_counter() - started
+    masks = args.mask or [mask_from_prompts(args, image, lambda: pipe)]
 
     from .pipeline import ObjectEdit
 
     edits = [
         ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask, **{kind: ref})
-        for mask, ref in zip(args.mask, references, strict=True)
+        for mask, ref in zip(masks, references, strict=True)
     ]
     results = pipe.edit_objects(args.prompt, edits, image=args.image, seed=args.seed, config=config)
     save_atomic(results[-1].image, output, force=args.force)
@@ -254,6 +322,32 @@ def run_edit(args: argparse.Namespace) -> int:
         )
     else:
         print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def run_mask(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .images import check_output, save_atomic
+    from .photos import open_photo
+
+    check_output(args.output, args.force)
+    image = open_photo(args.image)[0]
+    found = mask_from_prompts(args, image, lambda: load_pipeline(args.model, None, "auto"))
+    if found is None:
+        raise ColorEditError("give --text, --point or --box")
+    save_atomic(Image.fromarray(found.astype(np.uint8) * 255), args.output, force=args.force)
+    if args.json:
+        ys, xs = np.nonzero(found)
+        box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1] if found.any() else None
+        source = (
+            "sam"
+            if args.point or args.negative_point or args.box
+            else ("grounding-dino+sam" if args.detector_model else "attention")
+        )
+        print(json.dumps({"output": str(args.output), "pixels": int(found.sum()), "box": box, "source": source}))
+    else:
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

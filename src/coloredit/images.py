@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from .errors import ColorEditError
@@ -39,16 +40,16 @@ def load_image(source: ImageLike, what: str = "image") -> Image.Image:
 
 
 def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
-    """A boolean HxW object mask (non-zero = object) resized to `size` = (width, height).
+    """A boolean HxW object mask resized to `size` = (width, height): a bool array as it is; gray levels,
+    alpha and JPEG masks thresholded at 50% (not "non-zero": a JPEG's ringing would count), with a warning
+    when many pixels are neither near black nor near white; a mask file in its displayed (EXIF) orientation.
 
     The mask may have any resolution of the image's aspect ratio; an empty or full mask is an error,
     since there would be nothing to recolor or no background to keep.
     """
     if isinstance(source, np.ndarray) and source.ndim == 2:
         array = np.asarray(source)
-        if array.dtype == bool:
-            array = array.astype(np.uint8)
-        mask_image = Image.fromarray((array != 0).astype(np.uint8) * 255)
+        levels = array.astype(np.float64) * (255.0 if array.dtype == bool or array.max() <= 1 else 1.0)
     else:
         if isinstance(source, np.ndarray | Image.Image):
             image = source if isinstance(source, Image.Image) else load_image(source, "mask")
@@ -58,12 +59,20 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
                 raise ColorEditError(f"mask not found: {path}")
             try:
                 with Image.open(path) as opened:
-                    image = opened.copy()
+                    image = ImageOps.exif_transpose(opened)
             except (UnidentifiedImageError, OSError) as error:
                 raise ColorEditError(f"mask {path} is not a readable image ({error.__class__.__name__})") from None
         if image.mode in ("RGBA", "LA") and np.asarray(image.getchannel("A")).min() < 255:
             image = image.getchannel("A")
-        mask_image = Image.fromarray((np.asarray(image.convert("L")) > 0).astype(np.uint8) * 255)
+        levels = np.asarray(image.convert("L"), dtype=np.float64)
+    between = float(((levels > 25) & (levels < 230)).mean())
+    if between > 0.05:
+        warnings.warn(
+            f"mask: {between:.0%} of its pixels are neither black nor white (a JPEG or soft mask?); "
+            "thresholded at 50%",
+            stacklevel=2,
+        )
+    mask_image = Image.fromarray((levels >= 127.5).astype(np.uint8) * 255)
     width, height = size
     if abs(mask_image.width * height - mask_image.height * width) > max(width, height, mask_image.width):
         raise ColorEditError(
@@ -72,7 +81,7 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
         )
     mask = np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0
     if not mask.any():
-        raise ColorEditError("mask is empty: mark the object to recolor with non-zero pixels")
+        raise ColorEditError("mask is empty: mark the object to recolor in white (over 50% gray)")
     if mask.all():
         raise ColorEditError("mask covers the whole image: leave some background unmarked")
     return mask

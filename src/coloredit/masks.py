@@ -1,16 +1,32 @@
-"""Object masks without painting: where the object is when the user did not say.
+"""Object masks without painting: from a phrase, a click or a box, and for references, found automatically.
 
-A reference image given without a mask must not have its background averaged into its color: the object is
-found here as what differs from the image's border (the border is background in a product shot or a
-render), refined to its largest connected part.
+Every source ends in a boolean mask of the image's size:
+- `attention_mask`: the diffusion model's own cross-attention to the phrase while the image is inverted (no
+  extra weights), refined to the object's edges by a color model of its confident inside and outside;
+- `sam_mask`: SAM through transformers (`SamModel`) from points (and negative points) or a box;
+- `grounded_mask`: Grounding DINO finds the phrase's box, SAM cuts it out;
+- `salient_object`: a reference image given without a mask must not have its background averaged into its
+  color: the object is what differs from the image's border, its largest connected part.
+Heavy models load lazily, on first use, and are kept for the next call.
 """
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
 from scipy import ndimage
 
 from .colors import rgb_to_lab
+from .errors import ColorEditError
+
+DEFAULT_SAM = "Zigeng/SlimSAM-uniform-77"  # ~39 MB, loads as SamModel
+DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
+HEAT_THRESHOLD = 0.35  # share of the phrase's strongest attention that counts as the object
 
 BORDER = 2  # pixels of the image's edge taken as background samples
 DIFFERENT = 12.0  # CIELAB distance from every background sample above which a pixel is foreground
@@ -33,3 +49,169 @@ def salient_object(image: np.ndarray) -> np.ndarray:
         return np.ones(lab.shape[:2], dtype=bool)
     largest = parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))
     return ndimage.binary_fill_holes(largest)
+
+
+def word_token_indices(tokenizer, prompt: str, word: str) -> list[int]:
+    """Positions of `word`'s tokens in the tokenized prompt."""
+    ids = tokenizer(prompt).input_ids
+    word_ids = tokenizer(word, add_special_tokens=False).input_ids
+    for start in range(len(ids) - len(word_ids) + 1):
+        if ids[start : start + len(word_ids)] == word_ids:
+            return list(range(start, start + len(word_ids)))
+    raise ColorEditError(f"the word {word!r} is not in the prompt {prompt!r}")
+
+
+def heat_from_maps(maps: dict[int, torch.Tensor], rows: int, latent_hw: tuple[int, int], size: tuple[int, int]):
+    """Recorded attention sums (one per resolution) upsampled to `size` = (width, height), added, and
+    min-max normalized per row: rows x H x W in [0, 1]."""
+    h, w = latent_hw
+    total = torch.zeros(rows, 1, size[1], size[0])
+    for tokens, summed in maps.items():
+        factor = math.isqrt(h * w // tokens)
+        grid = summed.reshape(rows, 1, h // factor, w // factor)
+        total += F.interpolate(grid, size=(size[1], size[0]), mode="bilinear", align_corners=False)
+    low, high = total.amin(dim=(2, 3), keepdim=True), total.amax(dim=(2, 3), keepdim=True)
+    return ((total - low) / (high - low).clamp_min(1e-8))[:, 0].cpu().numpy()
+
+
+def refine(image: np.ndarray, heat: np.ndarray, threshold: float = HEAT_THRESHOLD) -> np.ndarray:
+    """A heat map to the object's mask: thresholded, its largest part; then, in a band around the edge, each
+    pixel goes to the nearer (CIELAB) of the confident inside's and outside's mean colors; holes filled."""
+    rough = _largest(heat > threshold)
+    if not rough.any():
+        return rough
+    lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
+    radius = max(1, round(0.04 * max(heat.shape)))
+    inside = ndimage.binary_erosion(rough, iterations=radius) & (heat > 0.5)
+    outside = ~ndimage.binary_dilation(rough, iterations=radius)
+    if inside.sum() < 4 or outside.sum() < 4:
+        return rough
+    band = ~inside & ~outside
+    near_inside = np.linalg.norm(lab - lab[inside].mean(axis=0), axis=-1)
+    near_outside = np.linalg.norm(lab - lab[outside].mean(axis=0), axis=-1)
+    mask = inside | (band & (near_inside < near_outside))
+    return ndimage.binary_fill_holes(_largest(mask))
+
+
+def _largest(mask: np.ndarray) -> np.ndarray:
+    parts, count = ndimage.label(mask)
+    if count == 0:
+        return mask.astype(bool)
+    return parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))
+
+
+@torch.no_grad()
+def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
+    """The object `phrase` names ("ball", "red car"), from the cross-attention its last word gets in the
+    decoder while the image is DDIM-inverted with the prompt "a {phrase}"; at the image's size."""
+    from .attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
+    from .config import EditConfig
+    from .images import load_image, working_size
+    from .inversion import NoiseSchedule, ddim_inversion
+
+    picture = load_image(image, "image")
+    prompt = f"a {phrase.strip()}"
+    word = phrase.split()[-1] if phrase.split() else ""
+    tokens = word_token_indices(pipe.tokenizer, prompt, word)
+    work = working_size(*picture.size, pipe.native_size, pipe.size_multiple)
+    schedule = NoiseSchedule(pipe.scheduler, steps)
+    controller = EditController(EditConfig(), steps, schedule.num_train_timesteps, BranchLayout())
+    recorder = CrossAttentionRecorder(controller, [0], [tokens])
+    previous = dict(pipe.unet.attn_processors)
+    pipe.unet.set_attn_processor(
+        {name: EditAttnProcessor(controller, name, [recorder] if _decoder_cross(name) else []) for name in previous}
+    )
+    try:
+        latents = pipe.encode_image(picture.resize(work, Image.Resampling.LANCZOS))
+        ddim_inversion(pipe.predict_noise, latents, pipe.encode_text([prompt]), schedule, pipe.progress_bar)
+    finally:
+        pipe.unet.set_attn_processor(previous)
+    heat = heat_from_maps(recorder.maps, 1, tuple(latents.shape[-2:]), picture.size)[0]
+    mask = refine(np.asarray(picture), heat)
+    if not mask.any() or mask.all():
+        raise ColorEditError(f"no object found for {phrase!r}")
+    return mask
+
+
+def _decoder_cross(name: str) -> bool:
+    return name.startswith("up_blocks") and name.endswith("attn2.processor")
+
+
+@lru_cache(maxsize=2)
+def _sam(model: str):
+    from transformers import SamModel, SamProcessor
+
+    try:
+        return SamModel.from_pretrained(model).eval(), SamProcessor.from_pretrained(model)
+    except (OSError, ValueError) as error:
+        raise ColorEditError(f"cannot load SAM {model!r} (no such folder, or no network?): {error}") from None
+
+
+@torch.no_grad()
+def sam_mask(
+    image,
+    points: list[tuple[float, float]] | None = None,
+    negative: list[tuple[float, float]] | None = None,
+    box: tuple[float, float, float, float] | None = None,
+    model: str = DEFAULT_SAM,
+) -> np.ndarray:
+    """SAM's best mask (by its own IoU estimate) for points (x, y) with negative points, and/or a box
+    (x0, y0, x1, y1), in the image's pixels."""
+    from .images import load_image
+
+    picture = load_image(image, "image")
+    check_prompts(picture.size, points or [], negative or [], box)
+    sam, processor = _sam(model)
+    kwargs = {}
+    if points or negative:
+        kwargs["input_points"] = [[[list(p) for p in [*(points or []), *(negative or [])]]]]
+        kwargs["input_labels"] = [[[1] * len(points or []) + [0] * len(negative or [])]]
+    if box is not None:
+        kwargs["input_boxes"] = [[list(box)]]
+    inputs = processor(images=picture, return_tensors="pt", **kwargs)
+    out = sam(**inputs, multimask_output=True)
+    masks = processor.image_processor.post_process_masks(
+        out.pred_masks, inputs["original_sizes"], inputs["reshaped_input_sizes"]
+    )[0][0]
+    return masks[int(out.iou_scores[0, 0].argmax())].numpy().astype(bool)
+
+
+def check_prompts(size: tuple[int, int], points, negative, box) -> None:
+    """Points inside the image and a box of some area, or a one-line ColorEditError."""
+    width, height = size
+    for x, y in [*points, *negative]:
+        if not (0 <= x < width and 0 <= y < height):
+            raise ColorEditError(f"point {x:g},{y:g} is outside the {width}x{height} image")
+    if box is not None:
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            raise ColorEditError(f"box {x0:g},{y0:g},{x1:g},{y1:g} has no area: give X0,Y0,X1,Y1 with X1>X0, Y1>Y0")
+    if not points and not negative and box is None:
+        raise ColorEditError("give a point or a box")
+
+
+@torch.no_grad()
+def grounded_mask(image, phrase: str, detector: str = DEFAULT_DETECTOR, sam: str = DEFAULT_SAM) -> np.ndarray:
+    """Grounding DINO's best box for the phrase, cut out by SAM."""
+    from transformers import AutoProcessor, GroundingDinoForObjectDetection
+
+    from .images import load_image
+
+    picture = load_image(image, "image")
+    try:
+        processor = AutoProcessor.from_pretrained(detector)
+        model = GroundingDinoForObjectDetection.from_pretrained(detector).eval()
+    except (OSError, ValueError) as error:
+        raise ColorEditError(
+            f"cannot load the detector {detector!r} (no such folder, or no network?): {error}"
+        ) from None
+    inputs = processor(images=picture, text=f"{phrase.strip().lower()}.", return_tensors="pt")
+    found = processor.post_process_grounded_object_detection(
+        model(**inputs), inputs.input_ids, threshold=0.25, text_threshold=0.25, target_sizes=[picture.size[::-1]]
+    )[0]
+    if len(found["scores"]) == 0:
+        raise ColorEditError(f"no object found for {phrase!r}")
+    box = found["boxes"][int(found["scores"].argmax())].tolist()
+    width, height = picture.size
+    box = [max(0.0, box[0]), max(0.0, box[1]), min(float(width), box[2]), min(float(height), box[3])]
+    return sam_mask(picture, box=tuple(box), model=sam)

@@ -2,19 +2,17 @@
 
 Synthetic object masks (from an SD model): the object word's cross-attention, summed over the decoder's
 cross-attention layers and all steps of the source's generation, upsampled to the image, min-max
-normalized, and thresholded at `MASK_THRESHOLD`.
+normalized, and thresholded at `masks.HEAT_THRESHOLD`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
@@ -23,9 +21,9 @@ from ..config import EditConfig
 from ..errors import ColorEditError
 from ..images import save_atomic
 from ..inversion import NoiseSchedule, guided_ddim
+from ..masks import HEAT_THRESHOLD, heat_from_maps, word_token_indices
 from .manifest import Sample, sample_line
 
-MASK_THRESHOLD = 0.35
 OBJECTS = (
     "car",
     "bus",
@@ -132,16 +130,6 @@ def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
 
 
 # -- (a) any Stable Diffusion model ---------------------------------------------------------------------
-def word_token_indices(tokenizer, prompt: str, word: str) -> list[int]:
-    """Positions of `word`'s tokens in the tokenized prompt."""
-    ids = tokenizer(prompt).input_ids
-    word_ids = tokenizer(word, add_special_tokens=False).input_ids
-    for start in range(len(ids) - len(word_ids) + 1):
-        if ids[start : start + len(word_ids)] == word_ids:
-            return list(range(start, start + len(word_ids)))
-    raise ColorEditError(f"the word {word!r} is not in the prompt {prompt!r}")
-
-
 @torch.no_grad()
 def generate_with_word_masks(
     pipe, prompts: list[str], words: list[str], seeds: list[int], steps: int = 50, guidance: float = 7.5
@@ -179,16 +167,8 @@ def generate_with_word_masks(
         )
     finally:
         pipe.unet.set_attn_processor(previous)
-    h, w = latents.shape[-2:]
-    total = torch.zeros(len(prompts), 1, work[1], work[0])
-    for tokens, maps in recorder.maps.items():
-        factor = math.isqrt(h * w // tokens)
-        grid = maps.reshape(len(prompts), 1, h // factor, w // factor)
-        total += F.interpolate(grid, size=(work[1], work[0]), mode="bilinear", align_corners=False)
-    low = total.amin(dim=(2, 3), keepdim=True)
-    high = total.amax(dim=(2, 3), keepdim=True)
-    masks = ((total - low) / (high - low).clamp_min(1e-8) > MASK_THRESHOLD)[:, 0].cpu().numpy()
-    return [pipe.decode(z) for z in final.split(1)], list(masks)
+    heat = heat_from_maps(recorder.maps, len(prompts), tuple(latents.shape[-2:]), work)
+    return [pipe.decode(z) for z in final.split(1)], list(heat > HEAT_THRESHOLD)
 
 
 def build_synthetic(

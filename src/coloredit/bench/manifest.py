@@ -50,14 +50,20 @@ class Sample:
         return root / getattr(self, field)
 
 
-def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> Sample:
-    where = f"manifest.jsonl line {number}"
+def json_object(text: str, where: str) -> dict:
+    """One JSON-lines record, or a ColorEditError naming `where`."""
     try:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         raise ColorEditError(f"{where}: not valid JSON ({error.msg})") from None
     if not isinstance(record, dict):
         raise ColorEditError(f"{where}: expected a JSON object")
+    return record
+
+
+def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> Sample:
+    where = f"manifest.jsonl line {number}"
+    record = json_object(text, where)
     where += f" (sample {record.get('id', '?')!r})"
     missing = [k for k in FIELDS if k not in record]
     if missing:

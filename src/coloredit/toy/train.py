@@ -134,7 +134,7 @@ def fit_vae(
             save_state(state, state_path)
 
 
-def save_state(state: dict, path: Path) -> None:
+def save_state(state, path: Path) -> None:
     temp = path.with_suffix(".tmp")
     torch.save(state, temp)
     os.replace(temp, path)
@@ -169,8 +169,13 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     )
     vae.eval().requires_grad_(False)
 
-    with torch.no_grad():
-        latents = torch.cat([vae.encode(chunk).latent_dist.mean for chunk in images.split(512)])
+    cache = work / f"latents-{config.seed}-{config.images}-{config.vae_steps}.pt"  # encoding costs minutes
+    if cache.exists():
+        latents = torch.load(cache)
+    else:
+        with torch.no_grad():
+            latents = torch.cat([vae.encode(chunk).latent_dist.mean for chunk in images.split(512)])
+        save_state(latents, cache)
     scaling = float(1.0 / latents.std())
     vae.register_to_config(scaling_factor=scaling)
     latents = latents * scaling
