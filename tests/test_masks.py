@@ -40,7 +40,9 @@ def sam_dir(tmp_path_factory):
     config = SamConfig(
         vision_config=vision,
         prompt_encoder_config=SamPromptEncoderConfig(hidden_size=32, image_size=64, patch_size=16),
-        mask_decoder_config=SamMaskDecoderConfig(hidden_size=32, mlp_dim=64, num_attention_heads=2, iou_head_hidden_dim=32),
+        mask_decoder_config=SamMaskDecoderConfig(
+            hidden_size=32, mlp_dim=64, num_attention_heads=2, iou_head_hidden_dim=32
+        ),
     )
     folder = tmp_path_factory.mktemp("tiny-sam")
     SamModel(config).save_pretrained(folder)
@@ -83,8 +85,26 @@ def test_edit_from_a_click_keeps_the_background(photo, sam_dir, model_dir, tmp_p
 
     image, _ = photo
     out = tmp_path / "edited.png"
-    args = ["edit", str(image), "--point", "60,40", "--sam-model", str(sam_dir), "--color", "#20c040", "--prompt",
-            "a red car", "--model", str(model_dir), "--steps", "3", "--set", "inversion=ddim", "-o", str(out)]
+    args = [
+        "edit",
+        str(image),
+        "--point",
+        "60,40",
+        "--sam-model",
+        str(sam_dir),
+        "--color",
+        "#20c040",
+        "--prompt",
+        "a red car",
+        "--model",
+        str(model_dir),
+        "--steps",
+        "3",
+        "--set",
+        "inversion=ddim",
+        "-o",
+        str(out),
+    ]
     assert main(args) == 0
     mask = sam_mask(image, [(60, 40)], model=str(sam_dir))
     outside = feather_weights(mask, feather_radius(0.02, mask.shape)) == 0
