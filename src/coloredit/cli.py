@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     mask.add_argument("--force", action="store_true", help="overwrite an existing output")
     mask.add_argument("--json", action="store_true", help="print one JSON object: output, pixels, box, source")
 
+    app = commands.add_parser("app", help="start the web app (Gradio)")
+    app.add_argument("--model", default="toy", help="diffusers folder or hub id; 'toy' works offline (default)")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
+    app.add_argument("--sam-model", help="SAM folder or id: lets people click the object")
+
     batch = commands.add_parser(
         "batch",
         help="many edits from a JSON-lines file; resumable, split over processes by accelerate launch",
@@ -243,7 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     set_threads(args.threads)
     try:
-        commands = {"edit": run_edit, "mask": run_mask, "batch": run_batch, "demo": run_demo, "bench": run_bench}
+        commands = {
+            "edit": run_edit,
+            "mask": run_mask,
+            "app": run_app,
+            "batch": run_batch,
+            "demo": run_demo,
+            "bench": run_bench,
+        }
         return commands[args.command](args)
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
@@ -348,6 +362,15 @@ def run_mask(args: argparse.Namespace) -> int:
         print(json.dumps({"output": str(args.output), "pixels": int(found.sum()), "box": box, "source": source}))
     else:
         print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        from .app import serve
+    except ImportError:
+        raise ColorEditError("the app needs gradio: pip install 'coloredit[app]'") from None
+    serve(args.model, args.host, args.port, args.share, args.sam_model)
     return 0
 
 

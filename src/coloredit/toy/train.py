@@ -34,7 +34,7 @@ class TrainConfig:
     vae_batch: int = 32
     vae_crop: int = 32  # the VAE learns on random crops (it is convolutional); 0 for whole images
     vae_lr: float = 1e-3
-    unet_steps: int = 2400
+    unet_steps: int = 1600
     unet_batch: int = 64
     unet_lr: float = 8e-4
     warmup: int = 100
