@@ -103,7 +103,7 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
         box = {"x": area["x"] + (area["width"] - side) / 2, "y": area["y"] + (area["height"] - side) / 2}
         box["width"] = box["height"] = side
         ys, xs = np.nonzero(scene.mask)
-        top, bottom, left, right = ys.min() / 64, (ys.max() + 1) / 64, xs.min() / 64, (xs.max() + 1) / 64
+        top, bottom = ys.min() / 64, (ys.max() + 1) / 64
         for row in np.linspace(top + 0.03, bottom - 0.03, 16):  # paint the ball in strokes, as a person would
             inside = xs[ys == int(row * 64)]
             x0, x1 = (inside.min() + 1.5) / 64, (inside.max() - 0.5) / 64
