@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"coloredit {__version__}")
     parser.add_argument(
-        "--threads", type=int, help="CPU threads for torch (default: the physical cores, waiting passively)"
+        "--threads", type=int, help="CPU threads for torch (default: OMP_NUM_THREADS, else the physical cores)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -236,11 +236,13 @@ def physical_cores() -> int:
 
 
 def set_threads(threads: int | None) -> None:
-    """Spinning OpenMP threads on a busy machine made CPU runs 14x slower: wait passively, one thread a core."""
+    """Spinning OpenMP threads on a busy machine made CPU runs 14x slower: wait passively, one thread a
+    physical core, unless --threads or OMP_NUM_THREADS says otherwise."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    torch.set_num_threads(threads or physical_cores())
+    from_env = os.environ.get("OMP_NUM_THREADS", "")
+    torch.set_num_threads(threads or (int(from_env) if from_env.isdigit() and int(from_env) > 0 else physical_cores()))
 
 
 def main(argv: list[str] | None = None) -> int:

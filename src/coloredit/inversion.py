@@ -16,8 +16,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-# eps(latents, timestep, text_embeddings) -> predicted noise, batched over the first axis.
-NoisePredictor = Callable[[torch.Tensor, int, torch.Tensor], torch.Tensor]
+# eps(latents, timestep, text_embeddings[, alpha]) -> predicted noise, batched over the first axis; `alpha`,
+# the cumulative alpha the latents are at, is given where it is not the timestep's (DDIM inversion evaluates
+# the model one step above the latents' level), for models whose output must be turned into noise.
+NoisePredictor = Callable[..., torch.Tensor]
 
 
 def ddim_step(
@@ -117,7 +119,7 @@ def ddim_inversion(
     for k in progress(range(n)):
         step = n - 1 - k  # the denoising step this inversion step undoes
         alpha_t, alpha_prev = schedule.alphas(step)
-        noise = eps(latents[-1], schedule.timesteps[step], cond)
+        noise = eps(latents[-1], schedule.timesteps[step], cond, alpha_prev)
         latents.append(ddim_step(latents[-1], noise, alpha_prev, alpha_t))
     return torch.cat(latents)
 

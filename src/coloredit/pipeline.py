@@ -25,6 +25,7 @@ from .attention import BRANCHES, BranchLayout, EditController
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
 from .errors import ColorEditError
+from .families import check_family, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
 from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion
 from .latents import (
@@ -117,6 +118,7 @@ class ColorEditPipeline(DiffusionPipeline):
             kwargs.setdefault("dtype", torch.float32)
         if str(model) == "toy":
             model = TOY_MODEL
+        check_family(model)
         try:
             pipe = super().from_pretrained(str(model), **kwargs)
         except (OSError, ValueError) as error:
@@ -489,14 +491,18 @@ class ColorEditPipeline(DiffusionPipeline):
     def size_multiple(self) -> int:
         return self.vae_scale_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)
 
-    def predict_noise(self, latents: torch.Tensor, timestep: int, embeddings: torch.Tensor) -> torch.Tensor:
-        """The U-Net's noise prediction; every call is counted in the ledger."""
+    def predict_noise(
+        self, latents: torch.Tensor, timestep: int, embeddings: torch.Tensor, alpha: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The U-Net's noise prediction (converted from v for v-prediction models, with `alpha` the latents'
+        cumulative alpha, by default the timestep's); every call is counted in the ledger."""
         if embeddings.shape[0] != latents.shape[0]:
             embeddings = embeddings.expand(latents.shape[0], -1, -1)
         self.ledger.record_unet(latents.shape[0])
         dtype = self.unet.dtype
         out = self.unet(latents.to(dtype), timestep, encoder_hidden_states=embeddings.to(dtype)).sample
-        return out.to(latents.dtype)
+        alpha = self.scheduler.alphas_cumprod[int(timestep)] if alpha is None else alpha
+        return noise_from_output(out.to(latents.dtype), latents, alpha, self.scheduler.config.prediction_type)
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
         tokens = self.tokenizer(
