@@ -8,7 +8,7 @@ from coloredit.images import feather_weights, load_mask, paste_back, save_atomic
 
 def test_mask_any_size_of_same_aspect_is_resized(tmp_path):
     small = np.zeros((12, 16), np.uint8)
-    small[3:9, 4:12] = 200  # above 50% gray marks the object
+    small[3:9, 4:12] = 255
     Image.fromarray(small).save(tmp_path / "m.png")
     mask = load_mask(tmp_path / "m.png", (128, 96))
     assert mask.shape == (96, 128) and mask.dtype == bool
