@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 from coloredit import ColorEditPipeline, preset
-from coloredit.toy.ablation import make_edits, reconstruction, score_variant, summarize, summarize_reconstruction
-
-DEFAULT = "default: x0 WCT + exact color"
+from coloredit.toy.ablation import (
+    DEFAULT,
+    make_edits,
+    reconstruction,
+    score_variant,
+    summarize,
+    summarize_reconstruction,
+)
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,7 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "previous default (x0 WCT, no exact color)": ("diffusion", "coloredit", dict(exact_color=False)),
     "default: x0 WCT + exact color": ("diffusion", "coloredit", {}),
 }
+DEFAULT = "default: x0 WCT + exact color"
 RECONSTRUCTIONS = 24  # test edits asked for their own color
 PAPER_EDITS = 12  # the paper's null-text inversion costs ~45 s an edit here: it runs on the first edits only
 
@@ -313,8 +314,15 @@ def run_ablation(
                 images[variant] = [r["image"] for r in rows[:grid_edits]]
             print(f"{variant} [{split}]: {table[variant][split]['all']}", flush=True)
     recon = None
-    if measure and "test" in edits:
-        recon = summarize_reconstruction(reconstruction(pipe, edits["test"][:RECONSTRUCTIONS]))
+    if "test" in edits:
+        recon_path = None if store is None else store / f"reconstruction-{variant_key(pipe, DEFAULT, 'test', 0)}.json"
+        if recon_path is not None and recon_path.exists():
+            recon = json.loads(recon_path.read_text())
+        elif measure:
+            recon = summarize_reconstruction(reconstruction(pipe, edits["test"][:RECONSTRUCTIONS]))
+            if recon_path is not None:
+                recon_path.parent.mkdir(parents=True, exist_ok=True)
+                recon_path.write_text(json.dumps(recon))
         print(f"no-edit reconstruction: {recon}", flush=True)
     write_report(out_md, table, images, edits.get("test", [])[:grid_edits], counts, recon)
     return {"table": table, "reconstruction": recon}
