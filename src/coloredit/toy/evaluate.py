@@ -23,7 +23,9 @@ from .render import SHAPES, STYLES, Scene, draw, render
 
 HELD_OUT_SEEDS = {"v2": 60_000_000, "toon": 61_000_000}  # no training or tuning set draws here
 OBJECT_DIFFERS = 8.0  # CIELAB ΔE00 from the empty room above which a pixel shows the object (for IoU)
-NO_EDIT = dict(value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0, color_transfer=False)
+NO_EDIT = dict(
+    value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0, color_transfer=False, exact_color=False
+)
 
 
 def held_out_scenes(count: int, style: str = "v2") -> list[Scene]:
