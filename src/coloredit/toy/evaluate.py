@@ -24,7 +24,12 @@ from .render import SHAPES, STYLES, Scene, draw, render
 HELD_OUT_SEEDS = {"v2": 60_000_000, "toon": 61_000_000}  # no training or tuning set draws here
 OBJECT_DIFFERS = 8.0  # CIELAB ΔE00 from the empty room above which a pixel shows the object (for IoU)
 NO_EDIT = dict(
-    value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0, color_transfer=False, exact_color=False
+    value_align=False,
+    self_attn_replace=False,
+    blend_ratio=0.0,
+    background_start=1.0,
+    color_transfer=False,
+    exact_color=False,
 )
 
 
