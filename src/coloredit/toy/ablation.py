@@ -392,6 +392,13 @@ of the same scene with that object's base color changed.
 
 {chr(10).join(lines)}
 
+Not measured in this report: {", ".join(v for v in VARIANTS if v not in table) or "none"}.
+
+What was looked at while tuning: only the `tune` set (and a pixel-only development script on the same seeds);
+the CIELAB-distance fit, the prompt's color word as a hint for the main color, the outline unmixing and the
+dark-source smoothing of `exact.py` came from it. The `test` and `ood` rows were produced afterwards and nothing
+was changed after seeing them.
+
 No-edit reconstruction (default preset asked for the source's own base color, first {RECONSTRUCTIONS} test edits;
 ΔE00 of the object's mean to the source's): {
         "not measured in this run" if not recon else f"median {recon['median']:.2f}, p90 {recon['p90']:.2f}"
