@@ -205,6 +205,9 @@ PRESETS: dict[str, EditConfig] = {
     ),
 }
 DEFAULT_PRESET = "coloredit"
+# Every ColorEdit step off (on the paper's preset): the target is then a plain guided DDIM run from the source's
+# noise, the base of the text-guided baselines and of the no-edit rows.
+EDITS_OFF = dict(value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0)
 
 
 def preset(name: str = DEFAULT_PRESET) -> EditConfig:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from ..bench.metrics.color import object_lab
 from ..colors import delta_e00, rgb_to_lab, to_hex
-from ..config import EditConfig, preset
+from ..config import EDITS_OFF, EditConfig, preset
 from ..exact import lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
 from ..images import save_atomic
 from ..masks import salient_object
@@ -35,7 +35,6 @@ from .render import recolor as recolor_spec
 SETS = {"tune": (70_000_000, "v2"), "test": (71_000_000, "v2"), "ood": (72_000_000, "toon")}
 KINDS = ("hex", "reference", "reference without mask")
 REFERENCE_OFFSET = 500_000  # reference scenes: seed + this
-OFF = dict(value_align=False, self_attn_replace=False, blend_ratio=0.0, background_start=1.0)
 
 # name: (kind, base preset or None for a pixel method, config changes or the pixel method's name)
 VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
@@ -46,7 +45,7 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "text only: color word swapped": (
         "diffusion",
         "paper",
-        dict(OFF, paste_back=False, target_prompt="reference-color", inversion="direct"),
+        dict(EDITS_OFF, paste_back=False, target_prompt="reference-color", inversion="direct"),
     ),
     "paper (null-text inversion)": ("diffusion", "paper", {}),
     "previous default (x0 WCT, no exact color)": ("diffusion", "coloredit", dict(exact_color=False)),

@@ -18,19 +18,13 @@ from tqdm import tqdm
 
 from ..bench.metrics.color import appearance, delta_e_object, hue_spread, object_lab
 from ..colors import BASIC_COLORS, delta_e00, lab_to_rgb, name_color, rgb_to_lab, to_hex
+from ..config import EDITS_OFF
 from ..images import feather_radius, feather_weights
 from .render import SHAPES, STYLES, Scene, draw, render
 
 HELD_OUT_SEEDS = {"v2": 60_000_000, "toon": 61_000_000}  # no training or tuning set draws here
 OBJECT_DIFFERS = 8.0  # CIELAB ΔE00 from the empty room above which a pixel shows the object (for IoU)
-NO_EDIT = dict(
-    value_align=False,
-    self_attn_replace=False,
-    blend_ratio=0.0,
-    background_start=1.0,
-    color_transfer=False,
-    exact_color=False,
-)
+NO_EDIT = dict(EDITS_OFF, color_transfer=False, exact_color=False)
 
 
 def held_out_scenes(count: int, style: str = "v2") -> list[Scene]:

@@ -10,19 +10,12 @@ import numpy as np
 from PIL import Image
 
 from ...colors import with_color_word
-from ...config import EditConfig, preset
+from ...config import EDITS_OFF, EditConfig, preset
 from ..manifest import Sample
 
 # The text-guided baselines: none of ColorEdit's steps, the target prompt naming the new color, no pixel
 # paste-back (they do not have one); each method adds its own attention control.
-TEXT_GUIDED = dict(
-    value_align=False,
-    self_attn_replace=False,
-    blend_ratio=0.0,
-    background_start=1.0,
-    paste_back=False,
-    target_prompt="reference-color",
-)
+TEXT_GUIDED = dict(EDITS_OFF, paste_back=False, target_prompt="reference-color")
 
 
 @dataclass
