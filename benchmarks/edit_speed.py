@@ -1,5 +1,7 @@
 """Edit cost side by side, in one run: plain diffusers generation (the floor), the paper-faithful path
-(null-text inversion, reference branch in the batch) and the fast default (the `coloredit` preset).
+(null-text inversion, reference branch in the batch) and the fast default (the `coloredit` preset); and
+colorways: one photo to 1, 3 and 8 colors in one call (one inversion, the targets batched), against one
+color (`--color-reference` picks how a color becomes a reference; default: the preset's).
 
 Each measurement runs in a fresh process (so peak memory is its own), and prints U-Net calls and rows,
 wall time and peak memory, then ratios to the floor and to the paper path. Also: a second edit of another
@@ -21,7 +23,9 @@ import sys
 import threading
 import time
 
-STAGES = ("floor", "paper", "fast", "fast_cached")
+COLORWAYS = {"colors_1": 1, "colors_3": 3, "colors_8": 8}  # stage -> colors in one call
+STAGES = ("floor", "paper", "fast", "fast_cached", *COLORWAYS)
+PALETTE = ["navy", "#33cc99", "200,40,40", "gold", "black", "white", "teal", "#ff8800"]
 
 
 def full_size_components() -> dict:
@@ -147,6 +151,9 @@ def measure(args) -> dict:
         counts["rows"] += (positional[0] if positional else keywords["sample"]).shape[0]
 
     config = {"paper": preset("paper"), "fast": preset("coloredit")}.get(args.stage.replace("_cached", ""))
+    if args.stage in COLORWAYS:
+        chosen = {"color_reference": args.color_reference} if args.color_reference else {}
+        config = preset("coloredit").replace(**chosen)
     if config is not None:
         config = config.replace(num_inference_steps=args.steps)
     photo, mask, swatch = inputs(pipe, 0)
@@ -175,6 +182,8 @@ def measure(args) -> dict:
                 guidance_scale=7.5,
                 generator=torch.Generator("cpu").manual_seed(0),
             )
+        elif args.stage in COLORWAYS:
+            pipe(args.prompt, mask, image=photo, color=PALETTE[: COLORWAYS[args.stage]], config=config)
         else:
             pipe(args.prompt, mask, image=photo, reference=swatch, config=config)
         if args.device.startswith("cuda"):
@@ -198,6 +207,7 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
     parser.add_argument("--prompt", default="a photo of a red car")
+    parser.add_argument("--color-reference", help="colorways: generate, swatch or recolor (default: the preset's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--json-out", help="also write the JSON object to this file")
     parser.add_argument("--stages", default=",".join(STAGES), help=f"a comma-separated subset of {STAGES}")
@@ -234,9 +244,11 @@ def main() -> int:
 
 
 def ratios(r: dict) -> dict:
-    """Each measured stage against the floor and the paper path; the cached second edit against the first."""
+    """Each measured stage against the floor and the paper path; the cached second edit against the first;
+    colorways against one color."""
     pairs = {"paper/floor": ("paper", "floor"), "fast/floor": ("fast", "floor"), "paper/fast": ("paper", "fast")}
     pairs["cached/first"] = ("fast_cached", "fast")
+    pairs.update({"3 colors/1": ("colors_3", "colors_1"), "8 colors/1": ("colors_8", "colors_1")})
     out = {}
     for key in ("unet_rows", "unet_calls", "seconds", "peak_mb", "peak_extra_mb"):
         for name, (a, b) in pairs.items():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from coloredit import ColorEditPipeline, EditConfig
+from coloredit import ColorEditPipeline, preset
 from coloredit.tiny import tiny_components
 
 torch.set_num_threads(1)
@@ -50,7 +50,7 @@ def model_dir(tmp_path_factory, pipe):
 
 @pytest.fixture()
 def fast_config():
-    return EditConfig(num_inference_steps=8, inversion="ddim")
+    return preset("paper").replace(num_inference_steps=8, inversion="ddim")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import torch
 from conftest import INTERVENTIONS_OFF
 from diffusers.models.attention_processor import AttnProcessor2_0
 
-from coloredit import EditConfig
+from coloredit import preset
 from coloredit.attention import (
     BranchLayout,
     EditAttnProcessor,
@@ -33,7 +33,7 @@ def attention_module(unet, kind: str):
 
 
 def test_value_alignment_gives_target_the_reference_statistics():
-    controller = EditController(EditConfig(), num_steps=50, num_train_timesteps=1000)
+    controller = EditController(preset("paper"), num_steps=50, num_train_timesteps=1000)
     generator = torch.Generator().manual_seed(0)
     scale, shift = 0.5 + 3 * torch.rand(6, 1, 1, 8, generator=generator), torch.randn(6, 1, 1, 8, generator=generator)
     value = torch.randn(6, 4, 16, 8, generator=generator) * scale + shift
@@ -50,7 +50,9 @@ def test_value_alignment_gives_target_the_reference_statistics():
 
 @pytest.mark.parametrize(("up_blocks", "expected_blocks"), [(None, {1, 2}), ((2,), {2})])
 def test_value_alignment_touches_only_chosen_layers_and_early_steps(pipe, up_blocks, expected_blocks):
-    config = EditConfig(num_inference_steps=10, tau=0.8, value_align_up_blocks=up_blocks, self_attn_replace=False)
+    config = preset("paper").replace(
+        num_inference_steps=10, tau=0.8, value_align_up_blocks=up_blocks, self_attn_replace=False
+    )
     schedule = NoiseSchedule(pipe.scheduler, 10)
     controller = EditController(config, len(schedule), schedule.num_train_timesteps)
     previous = controller.install(pipe.unet)
@@ -72,7 +74,7 @@ def test_value_alignment_touches_only_chosen_layers_and_early_steps(pipe, up_blo
 
 def test_structure_processor_is_the_source_attention_map_applied_to_target_values(pipe):
     attn = attention_module(pipe.unet, "attn1")
-    controller = EditController(EditConfig(), num_steps=10, num_train_timesteps=1000)
+    controller = EditController(preset("paper"), num_steps=10, num_train_timesteps=1000)
     hidden = torch.randn(6, 64, attn.to_q.in_features)
     with torch.no_grad():
         out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
@@ -93,7 +95,7 @@ def test_structure_reaches_both_target_halves_from_an_unguided_source_row(pipe):
     attn = attention_module(pipe.unet, "attn1")
     layout = BranchLayout(("source", "target"), unguided=("source",))
     assert layout.rows == 3 and layout.row(0, "source") == layout.row(1, "source") == 1
-    controller = EditController(EditConfig(), num_steps=10, num_train_timesteps=1000, layout=layout)
+    controller = EditController(preset("paper"), num_steps=10, num_train_timesteps=1000, layout=layout)
     hidden = torch.randn(3, 64, attn.to_q.in_features)
     with torch.no_grad():
         out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
@@ -107,7 +109,7 @@ def test_structure_reaches_both_target_halves_from_an_unguided_source_row(pipe):
 @pytest.mark.parametrize("kind", ["attn1", "attn2"])
 def test_inactive_processor_equals_diffusers_default(pipe, kind):
     attn = attention_module(pipe.unet, kind)
-    controller = EditController(EditConfig(**INTERVENTIONS_OFF), num_steps=10, num_train_timesteps=1000)
+    controller = EditController(preset("paper").replace(**INTERVENTIONS_OFF), num_steps=10, num_train_timesteps=1000)
     hidden = torch.randn(6, 64, attn.to_q.in_features)
     context = torch.randn(6, 16, 32) if kind == "attn2" else None
     with torch.no_grad():
@@ -121,7 +123,7 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
     target_region, reference_region = torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
     target_region[..., :4, :4], reference_region[..., 4:, 4:] = 1.0, 1.0
     controller = EditController(
-        EditConfig(appearance_transfer=True),
+        preset("paper").replace(appearance_transfer=True),
         num_steps=10,
         num_train_timesteps=1000,
         regions={"target": target_region, "reference": reference_region},
@@ -148,7 +150,7 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
 
 def test_every_edit_kind_acts_in_a_full_edit(pipe):
     """Each configured intervention runs in the layers it is meant for (guards against a silent no-op)."""
-    config = EditConfig(
+    config = preset("paper").replace(
         num_inference_steps=5,
         appearance_transfer=True,
         cross_attn_replace=True,

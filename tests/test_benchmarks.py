@@ -34,3 +34,9 @@ def test_edit_speed_benchmark_counts_rows_side_by_side(tmp_path):
     assert paper["unet_rows"] > 2 * fast["unet_rows"]  # null-text optimization and the reference in the batch
     assert result["ratios"]["paper/fast unet_rows"] == round(paper["unet_rows"] / fast["unet_rows"], 3)
     assert all(stage["seconds"] > 0 and stage["peak_mb"] > 0 for stage in (floor, paper, fast, cached))
+    # colorways (default preset: a color's reference is the source recolored, no rows of its own): one
+    # inversion, then the source row once and a target's two rows per color, every step
+    for colors in (1, 3, 8):
+        stage = result[f"colors_{colors}"]
+        assert (stage["unet_calls"], stage["unet_rows"]) == (2 * steps, steps + steps * (1 + 2 * colors))
+    assert result["ratios"]["3 colors/1 unet_rows"] <= 2.0

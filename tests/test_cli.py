@@ -51,7 +51,9 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
     assert {"load", "inversion", "edit", "decode"} <= set(result["seconds"])
     unet = result["unet"]
     assert unet["calls"] == sum(s["calls"] for s in unet["by_stage"].values()) == 4 + 4
-    assert unet["rows"] == 4 * 1 + 4 * 6  # inversion: 1 row a step; edit: 6 rows a step
+    # inversion: 1 row a step; edit: source and target, 2 rows each a step (the color's reference is the
+    # source recolored in pixels: no rows of its own)
+    assert unet["rows"] == 4 * 1 + 4 * 4
     assert "100%" in proc.stderr  # progress bars go to stderr
 
     original = np.asarray(Image.open(image).convert("RGB"))
@@ -91,6 +93,7 @@ def bad_inputs(tmp_path):
         "missing model": (dict(model=tmp_path / "no-model"), "cannot load model"),
         "hub model without network": (dict(model="nobody/no-such-model"), "cannot load model"),
         "bad config override": (dict(extra=["--set", "tau=2"]), "tau must be in [0, 1]"),
+        "a prompt too many": (dict(extra=["--prompt", "a blue house"]), "2 --prompt for 1 objects"),
     }
 
 
@@ -106,6 +109,7 @@ def bad_inputs(tmp_path):
         "missing model",
         "hub model without network",
         "bad config override",
+        "a prompt too many",
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_output(case, bad_inputs, photo, model_dir, tmp_path, capsys):

@@ -10,6 +10,16 @@ def test_paper_defaults():
     assert config.inversion == "null-text" and config.value_align and config.self_attn_replace
 
 
+def test_a_plain_config_is_the_default_recipe_and_the_paper_is_explicit():
+    """`EditConfig()` means what `coloredit edit` does; only `preset("paper")` means the paper's method."""
+    assert EditConfig() == preset() == preset("coloredit")
+    assert EditConfig().inversion == "direct" and EditConfig().exact_color and EditConfig().color_transfer
+    paper = preset("paper")
+    assert not (paper.exact_color or paper.color_transfer or paper.crop_to_object)
+    assert (paper.target_prompt, paper.self_attn_blocks) == ("source", ("up_blocks",))
+    assert paper.inversion == "null-text" and paper.keep_reference_branch
+
+
 def test_overrides_parse_by_field_type():
     config = EditConfig().with_overrides(
         [

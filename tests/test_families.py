@@ -8,7 +8,7 @@ import torch
 from conftest import INTERVENTIONS_OFF, smooth
 from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline
 
-from coloredit import ColorEditPipeline, EditConfig
+from coloredit import ColorEditPipeline, preset
 from coloredit.cli import main
 from coloredit.errors import ColorEditError
 from coloredit.inversion import NoiseSchedule, ddim_inversion
@@ -28,7 +28,11 @@ def test_v_prediction_target_branch_equals_diffusers_generation(v_components):
     mask = torch.zeros(64, 64, dtype=torch.bool)
     mask[16:48, 16:48] = True
     out = pipe(
-        "a red car", mask.numpy(), color="blue", seed=5, config=EditConfig(num_inference_steps=8, **INTERVENTIONS_OFF)
+        "a red car",
+        mask.numpy(),
+        color="blue",
+        seed=5,
+        config=preset("paper").replace(num_inference_steps=8, **INTERVENTIONS_OFF),
     )
     sd = StableDiffusionPipeline(
         **v_components, safety_checker=None, feature_extractor=None, requires_safety_checker=False

@@ -3,7 +3,7 @@ import pytest
 import torch
 from conftest import smooth
 
-from coloredit import ColorEditPipeline, EditConfig, Inversion
+from coloredit import ColorEditPipeline, Inversion, preset
 from coloredit.inversion import NoiseSchedule, ddim_inversion, ddim_step, guided_ddim, null_text_inversion
 from coloredit.tiny import tiny_components
 
@@ -97,7 +97,9 @@ def test_inversion_saves_and_loads(pipe, photo, tmp_path):
     from PIL import Image
 
     image = Image.open(image_path).convert("RGB").resize((64, 48))
-    inversion = pipe.invert(image, "a red car", schedule, EditConfig(num_inference_steps=4, null_text_inner_steps=2))
+    inversion = pipe.invert(
+        image, "a red car", schedule, preset("paper").replace(num_inference_steps=4, null_text_inner_steps=2)
+    )
     inversion.save(tmp_path / "x.safetensors")
     loaded = Inversion.load(tmp_path / "x.safetensors")
     assert loaded.method == "null-text" and loaded.timesteps == schedule.timesteps and loaded.prompt == "a red car"
@@ -118,7 +120,7 @@ def test_null_text_inversion_in_half_precision_stays_finite(model_dir, photo, dt
         mask_path,
         image=image_path,
         color="blue",
-        config=EditConfig(num_inference_steps=4, null_text_inner_steps=3),
+        config=preset("paper").replace(num_inference_steps=4, null_text_inner_steps=3),
     )
     assert pipe.unet.dtype == dtype and out.inversion.uncond_embeddings.dtype == torch.float32
     assert torch.isfinite(out.inversion.uncond_embeddings).all()

@@ -6,7 +6,7 @@ from diffusers import StableDiffusionPipeline
 from diffusers.models.attention_processor import AttnProcessor2_0
 from PIL import Image
 
-from coloredit import EditConfig, ObjectEdit, preset
+from coloredit import ObjectEdit, preset
 from coloredit.images import feather_radius, feather_weights, load_mask
 
 SQUARE_MASK = np.zeros((64, 64), bool)
@@ -14,7 +14,7 @@ SQUARE_MASK[16:48, 20:44] = True
 
 
 def test_interventions_off_target_is_diffusers_generation(pipe, components):
-    config = EditConfig(num_inference_steps=10, **INTERVENTIONS_OFF)
+    config = preset("paper").replace(num_inference_steps=10, **INTERVENTIONS_OFF)
     out = pipe("a red car", SQUARE_MASK, color="blue", seed=3, config=config)
 
     sd = StableDiffusionPipeline(
@@ -90,11 +90,13 @@ def test_several_objects_edited_in_turn(pipe, photo, fast_config):
     left[20:60, 10:50], right[30:80, 80:120] = True, True
     outs = pipe.edit_objects(
         "a red car",
-        [ObjectEdit(mask=left, color="blue"), ObjectEdit(mask=right, color="yellow")],
+        [ObjectEdit(mask=left, color="blue"), ObjectEdit(mask=right, color="yellow", prompt="a white house")],
         image=image_path,
         config=fast_config,
     )
     assert len(outs) == 2 and outs[0].image is not outs[1].image
+    # each object's prompt names it: the reference generated for the house is a yellow house, not a car
+    assert (outs[0].reference_prompt, outs[1].reference_prompt) == ("a blue car", "a yellow house")
     assert np.array_equal(np.asarray(outs[1].source_image), np.asarray(outs[0].image))
     original = np.asarray(Image.open(image_path).convert("RGB"))
     radius = feather_radius(fast_config.feather, (128, 96))
@@ -171,7 +173,7 @@ def test_reference_rows_left_out_give_the_same_edit(pipe, photo):
     """Without the reference's rows its Values come from its embeddings: the same target, 4 rows a step."""
     image_path, mask_path = photo
     swatch = Image.new("RGB", (32, 24), (30, 200, 90))
-    config = EditConfig(num_inference_steps=6, inversion="ddim", blend_ratio=0.0)
+    config = preset("paper").replace(num_inference_steps=6, inversion="ddim", blend_ratio=0.0)
     kept = pipe("a red car", mask_path, image=image_path, reference=swatch, config=config)
     left_out = pipe(
         "a red car", mask_path, image=image_path, reference=swatch, config=config.replace(keep_reference_branch=False)
@@ -194,7 +196,9 @@ def test_direct_inversion_edits_with_three_rows_a_step(pipe, photo):
 @pytest.mark.parametrize("method", ["ddim", "negative-prompt", "direct", "null-text"])
 def test_inversion_methods_reconstruct_the_source(pipe, photo, method):
     image_path, mask_path = photo
-    config = EditConfig(num_inference_steps=8, inversion=method, null_text_inner_steps=5, **INTERVENTIONS_OFF)
+    config = preset("paper").replace(
+        num_inference_steps=8, inversion=method, null_text_inner_steps=5, **INTERVENTIONS_OFF
+    )
     pipe.inversion_cache.clear()
     out = pipe("a red car", mask_path, image=image_path, color="blue", config=config)
     clean = out.inversion.latents[0:1]
@@ -237,3 +241,41 @@ def test_bad_input_fails_before_any_unet_call(pipe, photo):
     finally:
         hook.remove()
     assert calls == []
+
+
+@pytest.mark.parametrize("color_reference", ["generate", "recolor"])
+def test_colorways_equal_the_single_edits(pipe, photo, color_reference):
+    """Batched targets (two batches, one of two targets and one of one) give each color's single edit."""
+    image_path, mask_path = photo
+    config = preset("coloredit").replace(num_inference_steps=6, color_reference=color_reference)
+    colors = ["navy", "#33cc99", "200,40,40"]
+    pipe.inversion_cache.clear()
+    batched = pipe("a red car", mask_path, image=image_path, color=colors, config=config, targets_per_batch=2)
+    assert len(batched.images) == 3
+    for i, color in enumerate(colors):
+        single = pipe("a red car", mask_path, image=image_path, color=color, config=config)
+        name = "target" if i == 0 else f"target{i}"
+        assert (batched.latents[name] - single.latents["target"]).abs().max().item() <= 1e-4
+        difference = np.abs(np.asarray(batched.images[i], dtype=int) - np.asarray(single.image, dtype=int))
+        assert difference.max() <= 1
+    # one inversion; the source row once per step and per batch; each target's rows (and reference's) once
+    reference_rows = 2 if color_reference == "generate" else 0
+    assert batched.unet["by_stage"]["inversion"]["rows"] == 6
+    assert batched.unet["by_stage"]["edit"]["rows"] == 6 * (2 + 3 * (2 + reference_rows))
+
+
+def test_recolored_reference_trajectory_is_the_forward_process_with_the_same_noise():
+    """shifted_trajectory against the formula z_t = sqrt(a) x0 + sqrt(1 - a) eps with the noise fixed."""
+    from diffusers import DDIMScheduler
+
+    from coloredit.inversion import NoiseSchedule, shifted_trajectory
+
+    schedule = NoiseSchedule(DDIMScheduler(), 5)
+    generator = torch.Generator().manual_seed(0)
+    x0, other, eps = (torch.randn(1, 4, 8, 8, generator=generator) for _ in range(3))
+    alphas = [torch.tensor(1.0)] + [schedule.alpha(schedule.timesteps[5 - k]) for k in range(1, 6)]
+
+    def forward(clean):
+        return torch.cat([a.sqrt() * clean + (1 - a).sqrt() * eps * (k > 0) for k, a in enumerate(alphas)])
+
+    assert torch.allclose(shifted_trajectory(forward(x0), other, schedule), forward(other), atol=1e-6)

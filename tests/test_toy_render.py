@@ -99,3 +99,11 @@ def test_styles_differ():
     assert v2.spec.objects[0].shape == toon.spec.objects[0].shape and not np.array_equal(v2.image, toon.image)
     with pytest.raises(ValueError, match="unknown style"):
         render(3, style="photo")
+
+
+def test_the_package_gives_the_renderer_functions():
+    from coloredit.toy import recolor, render
+
+    scene = render(7)
+    assert callable(render) and scene.image.shape == (64, 64, 3)
+    assert recolor(scene.spec, 0, (1, 2, 3)).objects[0].color == (1, 2, 3)

@@ -58,12 +58,12 @@ def weights(folder):
 def test_killed_training_resumes_to_the_same_model(tmp_path):
     train(tmp_path / "straight", tmp_path / "straight-work")
     proc = train(tmp_path / "resumed", tmp_path / "resumed-work", wait=False)
-    state = tmp_path / "resumed-work" / "state.pt"
+    state = tmp_path / "resumed-work" / "unet.pt"
     deadline = time.time() + 300
     while time.time() < deadline:
         if state.exists():
             try:
-                if torch.load(state, weights_only=False).get("unet_step", 0) >= 4:
+                if torch.load(state, weights_only=False).get("step", 0) >= 4:
                     break
             except Exception:  # a checkpoint being replaced: look again
                 pass
@@ -77,7 +77,7 @@ def test_killed_training_resumes_to_the_same_model(tmp_path):
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     # the decoder stage changed the decoder only: the encoder, whose latents the U-Net learned, is as trained
-    first_stage = torch.load(tmp_path / "straight-work" / "state.pt", weights_only=False)["vae"]
+    first_stage = torch.load(tmp_path / "straight-work" / "vae.pt", weights_only=False)["weights"]
     encoder = [k for k in first_stage if k.startswith(("encoder.", "quant_conv."))]
     decoder = [k for k in first_stage if k.startswith("decoder.")]
     assert encoder and all(torch.equal(first_stage[k].half(), straight[f"vae.{k}"]) for k in encoder)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .colors import name_color, parse_color
+from .colorways import file_name, split_colors
 from .config import INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
 from .exact import lit_albedo
@@ -32,11 +33,6 @@ def editor_mask(value: dict | None) -> np.ndarray | None:
         if layer.ndim == 3 and layer.shape[-1] == 4 and layer.shape[:2] == painted.shape:
             painted |= layer[..., 3] > 0
     return painted if painted.any() else None
-
-
-def split_colors(text: str) -> list[str]:
-    """Colors separated by ';' or new lines (a single 'r,g,b' keeps its commas)."""
-    return [part.strip() for part in text.replace("\n", ";").split(";") if part.strip()]
 
 
 def derived_prompt(image: np.ndarray, mask: np.ndarray, phrase: str = "") -> str:
@@ -63,7 +59,7 @@ class App:
         seed: int = 0,
         inversion: str = "direct",
     ) -> tuple[list[tuple[str, Path]], dict]:
-        """[(label, PNG path)] for each color (or the reference), and the cost of the last edit."""
+        """[(label, PNG path)] for the reference and each color, and the cost of the last pipeline call."""
         if image is None:
             raise ColorEditError("upload an image first")
         if mask is None or not mask.any():
@@ -74,17 +70,20 @@ class App:
             parse_color(color)
         config = preset(preset_name).replace(num_inference_steps=int(steps), inversion=inversion)
         prompt = prompt.strip() or derived_prompt(image, mask)
-        targets = [("reference", dict(reference=reference))] if reference is not None else []
-        targets += [(color, dict(color=color)) for color in colors]
         folder = Path(tempfile.mkdtemp(dir=self.out))
-        results, cost = [], {}
-        for index, (label, target) in enumerate(targets):
-            out = self.pipe(prompt, mask, image=image, seed=int(seed), config=config, **target)
-            safe = "".join(c if c.isalnum() else "-" for c in label).strip("-") or "color"
-            path = save_atomic(out.image, folder / f"{index}-{safe}.png", force=True)
-            results.append((label, path))
-            cost = {"unet": out.unet, "seconds": out.seconds}
-        return results, cost
+        call = dict(image=image, seed=int(seed), config=config)
+        labelled: list[tuple[str, Image.Image]] = []
+        if reference is not None:
+            out = self.pipe(prompt, mask, reference=reference, **call)
+            labelled.append(("reference", out.image))
+        if colors:  # colorways: one inversion, the colors denoised together
+            out = self.pipe(prompt, mask, color=colors, **call)
+            labelled += zip(colors, out.images, strict=True)
+        results = [
+            (label, save_atomic(edited, folder / file_name(index, label), force=True))
+            for index, (label, edited) in enumerate(labelled)
+        ]
+        return results, {"unet": out.unet, "seconds": out.seconds}
 
 
 def build(app: App):

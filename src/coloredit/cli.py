@@ -56,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-mask",
         help="where the color is in the reference image (default: its alpha, else its object found automatically)",
     )
-    edit.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
+    edit.add_argument(
+        "--prompt",
+        action="append",
+        required=True,
+        help="prompt describing IMAGE, e.g. 'a red car'; or one per --mask, each naming its object",
+    )
     edit.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
     edit.add_argument("--steps", type=int, help="denoising steps (default 50)")
     edit.add_argument("--seed", type=int, default=0)
@@ -80,6 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
+
+    colorways = commands.add_parser(
+        "colorways",
+        help="one object in many colors: one inversion, the colors batched",
+        description="Recolor the masked object of IMAGE to each of --colors from one inversion, the targets "
+        "denoised together; writes DIR/<index>-<color>.png and a labelled DIR/sheet.png.",
+    )
+    colorways.add_argument("image", metavar="IMAGE")
+    colorways.add_argument("--mask", help="object mask (white = object, thresholded at 50%%)")
+    _mask_prompts(colorways, "--mask-text", "in place of --mask: ")
+    colorways.add_argument(
+        "--colors", required=True, help="target colors: 'navy,#33cc99,200,40,40' or separated by ';'"
+    )
+    colorways.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
+    colorways.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
+    colorways.add_argument("--steps", type=int, help="denoising steps (default 50)")
+    colorways.add_argument("--seed", type=int, default=0)
+    colorways.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    colorways.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    colorways.add_argument(
+        "--batch", type=int, default=8, help="colors denoised together (fewer use less memory; default 8)"
+    )
+    colorways.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    colorways.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto")
+    colorways.add_argument("-o", "--output", required=True, type=Path, help="output folder DIR")
+    colorways.add_argument("--force", action="store_true", help="overwrite files of an earlier run")
+    colorways.add_argument("--json", action="store_true", help="print one JSON object: files, colors, seconds, unet")
 
     mask = commands.add_parser(
         "mask",
@@ -254,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {
             "edit": run_edit,
+            "colorways": run_colorways,
             "mask": run_mask,
             "app": run_app,
             "batch": run_batch,
@@ -289,6 +322,9 @@ def run_edit(args: argparse.Namespace) -> int:
         raise ColorEditError("a mask prompt marks one object: give one --reference/--color")
     if not prompted and len(references) != len(args.mask):
         raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
+    if len(args.prompt) not in (1, len(references)):
+        raise ColorEditError(f"{len(args.prompt)} --prompt for {len(references)} objects: give one, or one each")
+    prompts = args.prompt * len(references) if len(args.prompt) == 1 else args.prompt
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
     check_output(output, args.force)
 
@@ -310,10 +346,16 @@ def run_edit(args: argparse.Namespace) -> int:
     from .pipeline import ObjectEdit
 
     edits = [
-        ObjectEdit(mask=mask, reference_prompt=args.reference_prompt, reference_mask=args.reference_mask, **{kind: ref})
-        for mask, ref in zip(masks, references, strict=True)
+        ObjectEdit(
+            mask=mask,
+            reference_prompt=args.reference_prompt,
+            reference_mask=args.reference_mask,
+            prompt=prompt,
+            **{kind: ref},
+        )
+        for mask, ref, prompt in zip(masks, references, prompts, strict=True)
     ]
-    results = pipe.edit_objects(args.prompt, edits, image=args.image, seed=args.seed, config=config)
+    results = pipe.edit_objects(prompts[0], edits, image=args.image, seed=args.seed, config=config)
     save_atomic(results[-1].image, output, force=args.force)
 
     if args.json:
@@ -338,6 +380,53 @@ def run_edit(args: argparse.Namespace) -> int:
         )
     else:
         print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def run_colorways(args: argparse.Namespace) -> int:
+    from .colors import parse_color
+    from .colorways import output_paths, split_colors, write_colorways
+    from .images import load_mask
+    from .photos import open_photo
+
+    config = preset(args.preset)
+    if args.steps is not None:
+        config = config.replace(num_inference_steps=args.steps)
+    config = config.with_overrides(args.overrides)
+    colors = split_colors(args.colors)
+    if not colors:
+        raise ColorEditError("--colors: give at least one color")
+    if args.batch < 1:
+        raise ColorEditError("--batch must be at least 1")
+    prompted = bool(args.mask_text or args.point or args.negative_point or args.box)
+    if prompted == bool(args.mask):
+        raise ColorEditError("give --mask, or one of --mask-text, --point, --box")
+    output_paths(args.output, colors, args.force)  # every input checked before the (slow) model load
+    for color in colors:
+        parse_color(color)
+    image, _, notices = open_photo(args.image, "image")
+    for notice in notices:
+        print(f"coloredit: {notice}", file=sys.stderr)
+    if args.mask:
+        load_mask(args.mask, image.size)
+
+    started = time.perf_counter()
+    pipe = load_pipeline(args.model, args.device, args.dtype)
+    load_seconds = time.perf_counter() - started
+    mask = args.mask or mask_from_prompts(args, image, lambda: pipe)
+    result = pipe(
+        args.prompt, mask, image=args.image, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
+    )
+    records = write_colorways(
+        result.images, result.source_image, load_mask(mask, image.size), colors, args.output, args.force
+    )
+    if args.json:
+        seconds = {"load": round(load_seconds, 4), **{k: round(v, 4) for k, v in result.seconds.items()}}
+        print(json.dumps({"output": str(args.output), "colorways": records, "seconds": seconds, "unet": result.unet}))
+    else:
+        for record in records:
+            print(f"{record['file']}: {record['color']} reached {record['achieved_hex']} (dE00 {record['delta_e00']})")
+        print(f"wrote {args.output / 'sheet.png'}", file=sys.stderr)
     return 0
 
 

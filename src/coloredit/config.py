@@ -1,7 +1,9 @@
-"""Every hyperparameter of an edit, documented in one place, with the paper's defaults.
+"""Every hyperparameter of an edit, documented in one place. `EditConfig()` is the default recipe (the
+"coloredit" preset); `preset("paper")` is the paper's method exactly.
 
-Marks: [paper] is stated by ColorEdit (arXiv 2411.10232); [ours] is our decision where it is silent
-(see shared design notes). Every [ours] choice is an option, so benchmarks can compare alternatives.
+Marks: [paper] is stated by ColorEdit (arXiv 2411.10232); [ours] is our decision where it is silent or
+where we depart from it (the paper's value is then given and set by `PAPER`). Every choice is an option, so
+benchmarks can compare alternatives.
 """
 
 from __future__ import annotations
@@ -15,39 +17,44 @@ from .errors import ColorEditError
 INVERSIONS = ("null-text", "ddim", "negative-prompt", "direct")
 TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")
-COLOR_REFERENCES = ("generate", "swatch")
+COLOR_REFERENCES = ("generate", "swatch", "recolor")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 
 
 @dataclass
 class EditConfig:
-    """Hyperparameters of one ColorEdit run. Fractions of steps count from the first (noisiest) step."""
+    """Hyperparameters of one ColorEdit run, defaulting to our recipe; fractions of steps count from the first
+    (noisiest) step."""
 
     # Step 0, photo. [ours] Edit the object's box plus context (never smaller than the model's native size),
     # pasted back at full resolution, instead of the whole photo scaled to the model's size (`photos.py`).
-    crop_to_object: bool = False
+    # [paper] the whole image at the model's size.
+    crop_to_object: bool = True
 
     # Sampling. [paper] SD v1.4, DDIM 50 steps, CFG 7.5.
     num_inference_steps: int = 50
     guidance_scale: float = 7.5
 
-    # Step 1, source. [paper] null-text inversion. [ours] also plain DDIM inversion; negative-prompt
-    # inversion (Miyake et al. 2023: the source prompt as the unconditional embedding, no optimization);
-    # direct inversion (Ju et al. 2024: DDIM inversion, and the source branch put back on the exact
-    # trajectory after every step).
-    inversion: str = "null-text"
+    # Step 1, source. [paper] null-text inversion. [ours] direct inversion (Ju et al. 2024: DDIM inversion,
+    # and the source branch put back on the exact trajectory after every step; no optimization, one U-Net
+    # row a step); also plain DDIM inversion and negative-prompt inversion (Miyake et al. 2023: the source
+    # prompt as the unconditional embedding).
+    inversion: str = "direct"
     null_text_inner_steps: int = 10  # Adam steps per timestep, as in the null-text inversion paper
     null_text_lr: float = 1e-2  # decays linearly to lr * (1 - steps / 100) over the steps
     null_text_early_stop: float = 1e-5  # loss threshold, grows by 2e-5 per step
 
     # Step 3, reference from a color spec. [ours] "generate": the source prompt with the color's name,
     # denoised from the source's own initial noise (same layout, so the source mask fits it);
-    # "swatch": a flat image of the exact RGB, inverted with the prompt "{color name}".
-    color_reference: str = "generate"
-    # [paper] the reference is denoised in the batch. [ours] when its trajectory is known (an inverted image)
-    # and no edit reads its image features, its rows can be left out: its cross-attention Values come from
-    # its text alone, its latents from its trajectory; same result, 2 fewer U-Net rows a step.
-    keep_reference_branch: bool = True
+    # "swatch": a flat image of the exact RGB, inverted with the prompt "{color name}"; "recolor": the
+    # source itself recolored in pixels (`exact.py`), its trajectory the source's noise around that image's
+    # latent (no U-Net row: colorways of many colors cost one target each; as exact on the tuning set as
+    # "generate", docs/ablation.md). A generated source (no image) falls back to "generate".
+    color_reference: str = "recolor"
+    # [paper] the reference is denoised in the batch (True). [ours] when its trajectory is known (an inverted
+    # image) and no edit reads its image features, its rows are left out: its cross-attention Values come
+    # from its text alone, its latents from its trajectory; same result, 2 fewer U-Net rows a step.
+    keep_reference_branch: bool = False
 
     # Step 4, Value alignment. [paper] AdaIN of the target's cross-attention V to the reference's in the
     # CrossAttnUpBlocks while t >= tau * T. [ours] per channel over tokens, per CFG half; the up blocks
@@ -56,25 +63,25 @@ class EditConfig:
     value_align_up_blocks: tuple[int, ...] | None = None
     tau: float = 0.8
 
-    # [ours] What the target branch is prompted with: the source prompt as given ("source", the paper),
-    # without its color words ("no-color": nothing pulls the object back to its old color), or with
-    # the reference's color word ("reference-color": the text-guided signal).
-    target_prompt: str = "source"
+    # [ours] What the target branch is prompted with: the source prompt without its color words ("no-color":
+    # nothing pulls the object back to its old color), as given ("source", the paper), or with the
+    # reference's color word ("reference-color": the text-guided signal).
+    target_prompt: str = "no-color"
 
-    # [ours] Color transfer on the predicted clean latent (x0-AdaIN): in the first `color_transfer_steps`
-    # of the steps, after guidance, the target's predicted x0 inside the object is AdaIN-matched (per
-    # channel, weighted by the mask's coverage of each latent cell) to the reference object's clean
-    # latent, then the DDIM step continues with the unchanged noise estimate. The reference image's
-    # own statistics reach the target this way, also for colors no word names.
-    color_transfer: bool = False
-    color_transfer_steps: float = 0.6
+    # [ours] Color transfer on the predicted clean latent (x0 transfer): in the first `color_transfer_steps`
+    # of the steps, after guidance, the target's predicted x0 inside the object takes the reference
+    # object's statistics (weighted by the mask's coverage of each latent cell), then the DDIM step
+    # continues with the unchanged noise estimate. The reference image's own statistics reach the target
+    # this way, also for colors no word names. [paper] none (False).
+    color_transfer: bool = True
+    color_transfer_steps: float = 1.0
     color_transfer_std: bool = True  # match the spread too (False: mean only, keeps the source's shading)
-    color_transfer_mode: str = "adain"  # "adain": each channel alone; "wct": the channels' joint covariance
+    color_transfer_mode: str = "wct"  # "wct": the channels' joint covariance; "adain": each channel alone
 
-    # Step 5, structure. [paper] the target's self-attention maps are the source's, all steps.
-    # [ours] as SDPA(Q_S, K_S, V_T); which U-Net parts and which fraction of steps.
+    # Step 5, structure. [paper] the target's self-attention maps are the source's, all steps, in the
+    # decoder (up blocks). [ours] as SDPA(Q_S, K_S, V_T), in every block; which parts and which steps.
     self_attn_replace: bool = True
-    self_attn_blocks: tuple[str, ...] = ("up_blocks",)
+    self_attn_blocks: tuple[str, ...] = ("down_blocks", "mid_block", "up_blocks")
     self_attn_steps: tuple[float, float] = (0.0, 1.0)
 
     # [ours] Image-dependent transfer in self-attention: inside the object, target queries also attend to
@@ -106,8 +113,8 @@ class EditConfig:
     # [ours] Exact color after decoding (`exact.py`): the object's pixels split into shade x albedo +
     # white highlight (the dichromatic model); the albedo set to the target's lit albedo (a hex exactly, or
     # the reference object's), shading, highlights and second colors kept; the diffusion re-rendering gives
-    # the shading where the source is too dark to show it.
-    exact_color: bool = False
+    # the shading where the source is too dark to show it. [paper] none (False).
+    exact_color: bool = True
     mask_dilation: int = 1
     paste_back: bool = True
     feather: float = 0.02
@@ -184,25 +191,28 @@ def _parse_value(hint: typing.Any, text: str, key: str) -> typing.Any:
         raise ColorEditError(f"bad value {text!r} for config option {key}") from None
 
 
+# The paper's method exactly, where our defaults depart from it.
+PAPER = dict(
+    crop_to_object=False,
+    color_reference="generate",
+    inversion="null-text",
+    keep_reference_branch=True,
+    target_prompt="source",
+    color_transfer=False,
+    color_transfer_steps=0.6,
+    color_transfer_mode="adain",
+    self_attn_blocks=("up_blocks",),
+    exact_color=False,
+)
 PRESETS: dict[str, EditConfig] = {
     # The paper's steps exactly, for comparison.
-    "paper": EditConfig(),
-    # Our recipe: the reference image sets the color through the predicted clean latent (x0 transfer of
-    # the channels' joint statistics, every step); the target prompt drops the old color word; structure
-    # comes from the source's self-attention in every block; direct inversion, and the reference's rows
-    # left out (the fast path). Chosen from the toy-world ablation (docs/ablation.md) and the speed
-    # benchmark (benchmarks/edit_speed.py).
-    "coloredit": EditConfig(
-        inversion="direct",
-        keep_reference_branch=False,
-        target_prompt="no-color",
-        color_transfer=True,
-        color_transfer_steps=1.0,
-        color_transfer_mode="wct",
-        self_attn_blocks=("down_blocks", "mid_block", "up_blocks"),
-        exact_color=True,
-        crop_to_object=True,
-    ),
+    "paper": EditConfig(**PAPER),
+    # Our recipe, the defaults: the reference sets the color through the predicted clean latent (x0 transfer
+    # of the channels' joint statistics, every step); the target prompt drops the old color word; structure
+    # comes from the source's self-attention in every block; direct inversion, and the reference's rows left
+    # out (the fast path); exact color in pixels at the end; the object's crop of a big photo. Chosen from
+    # the toy-world ablations (docs/ablation.md) and the speed benchmark (benchmarks/edit_speed.py).
+    "coloredit": EditConfig(),
 }
 DEFAULT_PRESET = "coloredit"
 # Every ColorEdit step off (on the paper's preset): the target is then a plain guided DDIM run from the source's

@@ -68,8 +68,7 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
     between = float(((levels > 25) & (levels < 230)).mean())
     if between > 0.05:
         warnings.warn(
-            f"mask: {between:.0%} of its pixels are neither black nor white (a JPEG or soft mask?); "
-            "thresholded at 50%",
+            f"mask: {between:.0%} of its pixels are neither black nor white (a JPEG or soft mask?); thresholded at 50%",
             stacklevel=2,
         )
     mask_image = Image.fromarray((levels >= 127.5).astype(np.uint8) * 255)

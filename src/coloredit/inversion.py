@@ -218,3 +218,13 @@ def null_text_inversion(
             noise = noise_uncond + guidance_scale * (noise_cond - noise_uncond)
             latents = ddim_step(latents, noise, alpha_t, alpha_prev)
     return torch.cat(optimized)
+
+
+def shifted_trajectory(trajectory: torch.Tensor, clean: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
+    """The trajectory the same noise gives another clean latent: z_k + sqrt(alpha_k) (clean - z_0), for a
+    trajectory laid out as `Inversion.latents` (clean first). Exact for the forward process's marginals; for
+    an image that differs from the inverted one only where it was recolored, a close stand-in for its own
+    inversion at no U-Net cost."""
+    n = len(schedule)
+    alphas = torch.stack([torch.ones(())] + [schedule.alpha(schedule.timesteps[n - k]) for k in range(1, n + 1)])
+    return trajectory + alphas.sqrt().to(trajectory)[:, None, None, None] * (clean - trajectory[:1])

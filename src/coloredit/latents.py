@@ -56,22 +56,25 @@ class LatentBlend:
         target_mask: torch.Tensor,
         reference_mask: torch.Tensor,
         num_train_timesteps: int,
+        target: str = "target",
+        reference: str = "reference",
     ):
         self.ratio, self.mode = ratio, mode
         self.threshold = tau * num_train_timesteps
         self.target_mask, self.reference_mask = target_mask, reference_mask
+        self.target, self.reference = target, reference
 
     def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
         if self.ratio == 0 or timestep < self.threshold:
             return
-        target, reference = latents["target"], latents["reference"]
+        target, reference = latents[self.target], latents[self.reference]
         if self.mode == "spatial":
             goal = reference
         else:
             mean, std = masked_channel_stats(target, self.target_mask)
             ref_mean, ref_std = masked_channel_stats(reference, self.reference_mask)
             goal = adain(target, mean, std, ref_mean, ref_std)
-        latents["target"] = target + self.ratio * self.target_mask * (goal - target)
+        latents[self.target] = target + self.ratio * self.target_mask * (goal - target)
 
 
 class ExactSourceTrajectory:
@@ -86,14 +89,15 @@ class ExactSourceTrajectory:
 
 
 class BackgroundRestore:
-    """Step 7: from `start_step` on, the target keeps the source's latent outside the (dilated) mask."""
+    """Step 7: from `start_step` on, the targets keep the source's latent outside the (dilated) mask."""
 
-    def __init__(self, start_step: int, mask: torch.Tensor):
-        self.start_step, self.mask = start_step, mask
+    def __init__(self, start_step: int, mask: torch.Tensor, targets: tuple[str, ...] = ("target",)):
+        self.start_step, self.mask, self.targets = start_step, mask, targets
 
     def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
         if step >= self.start_step:
-            latents["target"] = self.mask * latents["target"] + (1 - self.mask) * latents["source"]
+            for name in self.targets:
+                latents[name] = self.mask * latents[name] + (1 - self.mask) * latents["source"]
 
 
 def masked_channel_covariance(latents: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,8 +139,11 @@ class CleanColorTransfer:
         reference_clean: torch.Tensor | None,
         match_std: bool,
         mode: str = "adain",
+        target: str = "target",
+        reference: str = "reference",
     ):
         self.last_step, self.target_region, self.match_std, self.mode = last_step, target_region, match_std, mode
+        self.target, self.reference = target, reference
         core = (reference_region > 0.5).float()
         self.reference_weights = core if core.sum() > 0 else reference_region
         self.reference_clean = reference_clean
@@ -144,8 +151,8 @@ class CleanColorTransfer:
     def __call__(self, step: int, timestep: int, clean: dict[str, torch.Tensor]) -> None:
         if step >= self.last_step:
             return
-        target = clean["target"]
-        reference = self.reference_clean if self.reference_clean is not None else clean["reference"]
+        target = clean[self.target]
+        reference = self.reference_clean if self.reference_clean is not None else clean[self.reference]
         if self.mode == "wct":
             mean, cov = masked_channel_covariance(target, self.target_region)
             ref_mean, ref_cov = masked_channel_covariance(reference, self.reference_weights)
@@ -154,4 +161,4 @@ class CleanColorTransfer:
             mean, std = masked_channel_stats(target, self.target_region)
             ref_mean, ref_std = masked_channel_stats(reference, self.reference_weights)
             moved = adain(target, mean, std, ref_mean, ref_std if self.match_std else std)
-        clean["target"] = target + self.target_region * (moved - target)
+        clean[self.target] = target + self.target_region * (moved - target)

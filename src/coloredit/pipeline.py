@@ -21,13 +21,13 @@ from transformers import CLIPTextModel, CLIPTokenizer
 
 from . import exact, photos
 from .accounting import CostLedger
-from .attention import BRANCHES, BranchLayout, EditController
+from .attention import BRANCHES, BranchLayout, EditController, reference_of, target_name
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
 from .errors import ColorEditError
 from .families import check_family, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
-from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion
+from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion, shifted_trajectory
 from .latents import (
     BackgroundRestore,
     CleanColorTransfer,
@@ -64,28 +64,41 @@ class Source:
     work_size: tuple[int, int]
     original: Image.Image | None
     inversion: Inversion | None
+    mask: np.ndarray | None = None  # the object's pixels at the original's size (step 2)
 
 
 @dataclass
 class ObjectEdit:
-    """One object of a multi-object edit: its mask and its reference (image or color)."""
+    """One object of a multi-object edit: its mask, its reference (image or color) and, where the image's
+    prompt should name this object differently ("a red car" for the car, "a white house" for the house),
+    its own prompt."""
 
     mask: ImageLike
     reference: ImageLike | None = None
     reference_prompt: str | None = None
     color: str | None = None
     reference_mask: ImageLike | None = None
+    prompt: str | None = None
 
 
 @dataclass
 class ColorEditOutput:
-    image: Image.Image  # the edit, at the input's size
+    images: list[Image.Image]  # the edits at the input's size, one per target color (colorways), in order
     source_image: Image.Image  # the input image, or the generated source
-    reference_prompt: str
-    latents: dict[str, torch.Tensor]  # final latents of each branch
+    reference_prompts: list[str]
+    latents: dict[str, torch.Tensor]  # final latents of each branch: source, target, target1, ...
     inversion: Inversion | None
     unet: dict = field(default_factory=dict)  # U-Net calls and rows, total and by stage
     seconds: dict = field(default_factory=dict)  # wall time by stage
+
+    @property
+    def image(self) -> Image.Image:
+        """The edit (the first color's, for colorways)."""
+        return self.images[0]
+
+    @property
+    def reference_prompt(self) -> str:
+        return self.reference_prompts[0]
 
 
 class ColorEditPipeline(DiffusionPipeline):
@@ -137,16 +150,21 @@ class ColorEditPipeline(DiffusionPipeline):
         image: ImageLike | None = None,
         reference: ImageLike | None = None,
         reference_prompt: str | None = None,
-        color: str | None = None,
+        color: str | Sequence[str] | None = None,
         reference_mask: ImageLike | None = None,
         seed: int = 0,
         config: EditConfig | None = None,
         inversion: Inversion | None = None,
+        targets_per_batch: int = 8,
     ) -> ColorEditOutput:
         """Recolor the masked object of `image` (or of the image `prompt` + `seed` generate) to the color
-        of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b)."""
+        of `reference` (an image, with its prompt) or of `color` (a CSS name, #rrggbb or r,g,b).
+
+        `color` may be a list: colorways, one edit per color from one inversion, the targets denoised
+        together in the U-Net's batch, `targets_per_batch` at a time (fewer to save memory)."""
         config = config or preset()
-        check_inputs(mask, image, reference, color, reference_mask)  # fail before any slow step
+        colors = [color] if color is None or isinstance(color, str) else list(color)
+        check_inputs(mask, image, reference, colors, reference_mask)  # fail before any slow step
         self.ledger = CostLedger()
         schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
 
@@ -157,23 +175,33 @@ class ColorEditPipeline(DiffusionPipeline):
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
         # 2. Mask: the object at the image's size, the working size and latent resolution.
-        pixel_mask = load_mask(mask, source.original.size if source.original else source.work_size)
-        source.branch.region = self.latent_region(pixel_mask, source)
-        # 3. Reference: invert a reference image, or make one from a color spec.
-        ref = self.prepare_reference(reference, reference_prompt, color, reference_mask, source, schedule, config)
-        # 4.-7. Denoise reference, source and target together: V alignment (4) and structure (5) in the
+        source.mask = load_mask(mask, source.original.size if source.original else source.work_size)
+        source.branch.region = self.latent_region(source.mask, source)
+        # 3. Reference: invert a reference image, or make one from each color spec.
+        refs = [
+            self.prepare_reference(reference, reference_prompt, c, reference_mask, source, schedule, config)
+            for c in colors
+        ]
+        # 4.-7. Denoise reference(s), source and target(s) together: V alignment (4) and structure (5) in the
         #       attention processors, latent blending (6) and background restore (7) after each step.
+        latents: dict[str, torch.Tensor] = {}
         with self.ledger.stage_of("edit"):
-            latents = self.denoise_branches(source, ref, schedule, config)
+            for first in range(0, len(refs), targets_per_batch):
+                chunk = self.denoise_branches(source, refs[first : first + targets_per_batch], schedule, config)
+                latents.update({_renumber(name, first): z for name, z in chunk.items()})
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
         with self.ledger.stage_of("decode"):
-            edited, source_image = self.finish(latents, source, ref, pixel_mask, config)
+            source_image = source.original or self.decode(latents["source"])
+            edits = [
+                self.finish(latents[target_name(i)], source_image, ref, source, config) for i, ref in enumerate(refs)
+            ]
         if photo is not None:  # the crop back into the full photo, its alpha with it
-            edited, source_image = photos.restore(edited, photo), photos.restore(source_image, photo)
+            edits = [photos.restore(edited, photo) for edited in edits]
+            source_image = photos.restore(source_image, photo)
         return ColorEditOutput(
-            image=edited,
+            images=edits,
             source_image=source_image,
-            reference_prompt=ref.prompt,
+            reference_prompts=[ref.prompt for ref in refs],
             latents=latents,
             inversion=source.inversion,
             unet=self.ledger.unet_summary(),
@@ -188,10 +216,11 @@ class ColorEditPipeline(DiffusionPipeline):
         seed: int = 0,
         config: EditConfig | None = None,
     ) -> list[ColorEditOutput]:
-        """8. Several objects: each edit's output is the next edit's source."""
+        """8. Several objects: each edit's output is the next edit's source; each with its own prompt, if given."""
         outputs: list[ColorEditOutput] = []
         for edit in edits:
-            outputs.append(self(prompt, image=image, seed=seed, config=config, **vars(edit)))
+            fields = {k: v for k, v in vars(edit).items() if k != "prompt"}
+            outputs.append(self(edit.prompt or prompt, image=image, seed=seed, config=config, **fields))
             image = outputs[-1].image
         return outputs
 
@@ -303,7 +332,9 @@ class ColorEditPipeline(DiffusionPipeline):
         with self.ledger.stage_of("reference"):
             if color is not None:
                 rgb = parse_color(color)
-                if config.color_reference == "generate":
+                if config.color_reference == "recolor" and source.inversion is not None:
+                    return self.recolored_source(rgb, source, schedule, reference_prompt)
+                if config.color_reference != "swatch":
                     s = source.branch
                     prompt = reference_prompt or with_color_word(s.prompt, name_color(rgb))
                     return Branch(
@@ -318,9 +349,12 @@ class ColorEditPipeline(DiffusionPipeline):
                 rgb = exact.lit_albedo(np.asarray(image), found, hint)
                 prompt = reference_prompt or with_color_word(source.branch.prompt, name_color(rgb))
                 image = image.resize(source.work_size, Image.Resampling.LANCZOS)
-                region = np.asarray(
-                    Image.fromarray(found.astype(np.uint8) * 255).resize(source.work_size, Image.Resampling.NEAREST)
-                ) > 0
+                region = (
+                    np.asarray(
+                        Image.fromarray(found.astype(np.uint8) * 255).resize(source.work_size, Image.Resampling.NEAREST)
+                    )
+                    > 0
+                )
             inversion = self.invert(image, prompt, schedule, config)
         latent_hw = tuple(source.branch.initial_latents.shape[-2:])
         weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
@@ -335,6 +369,30 @@ class ColorEditPipeline(DiffusionPipeline):
             trajectory=inversion.latents.to(self.device),
         )
 
+    def recolored_source(
+        self, rgb: tuple[int, int, int], source: Source, schedule: NoiseSchedule, prompt: str | None
+    ) -> Branch:
+        """The reference as the source itself recolored in pixels (`exact.py`): its clean latent is the VAE's,
+        its trajectory the source's inverted noise around that latent; no U-Net call."""
+        image = source.original.resize(source.work_size, Image.Resampling.LANCZOS)
+        mask = np.asarray(Image.fromarray(source.mask).resize(source.work_size, Image.Resampling.NEAREST)) > 0
+        hint = prompt_color(source.branch.prompt)
+        recolored = Image.fromarray(exact.recolor(np.asarray(image), mask, rgb, hint_rgb=hint))
+        clean = self.encode_image(recolored)
+        trajectory = shifted_trajectory(source.inversion.latents.to(self.device), clean, schedule)
+        prompt = prompt or with_color_word(source.branch.prompt, name_color(rgb))
+        s = source.branch
+        return Branch(
+            prompt,
+            trajectory[-1:],
+            self.encode_text([prompt]),
+            s.uncond,
+            s.region,
+            clean=trajectory[:1],
+            target_rgb=rgb,
+            trajectory=trajectory,
+        )
+
     @staticmethod
     def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
         """Where the reference's color is: its mask, else its opaque pixels, else its salient object; never
@@ -347,59 +405,75 @@ class ColorEditPipeline(DiffusionPipeline):
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(
-        self, source: Source, reference: Branch, schedule: NoiseSchedule, config: EditConfig
+        self, source: Source, references: list[Branch], schedule: NoiseSchedule, config: EditConfig
     ) -> dict[str, torch.Tensor]:
-        """One batched U-Net call per step for [reference |] source | target, x2 for CFG (the source x1
-        under direct inversion)."""
+        """One batched U-Net call per step for [references |] source | targets, x2 for CFG (the source x1
+        under direct inversion): one target per reference, named target, target1, ... (reference, reference1,
+        ...), each edited toward its own reference exactly as a single edit would be."""
         s, steps = source.branch, len(schedule)
-        target_prompt = self.target_prompt(s.prompt, reference.prompt, config)
-        target = Branch(target_prompt, s.initial_latents, self.encode_text([target_prompt]), s.uncond, s.region)
-        keep_reference = config.keep_reference_branch or reference.trajectory is None or config.appearance_transfer
-        names = BRANCHES if keep_reference else tuple(b for b in BRANCHES if b != "reference")
-        rows = [{"reference": reference, "source": s, "target": target}[name] for name in names]
+        branches = {"source": s}
+        for i, reference in enumerate(references):
+            prompt = self.target_prompt(s.prompt, reference.prompt, config)
+            target = target_name(i)
+            branches[target] = Branch(prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region)
+            branches[reference_of(target)] = reference
+        # A reference whose trajectory is known (an inverted image) and whose image features no edit reads
+        # need not be a row: its Values come from its text, its latents from its trajectory.
+        known = {
+            name: branch.trajectory
+            for name, branch in branches.items()
+            if name.startswith("reference")
+            and branch.trajectory is not None
+            and not (config.keep_reference_branch or config.appearance_transfer)
+        }
+        names = tuple(name for name in sorted(branches, key=_row_order) if name not in known)
+        rows = [branches[name] for name in names]
         # Under direct inversion the source's noise estimate is never used (its latents are put back on
         # the exact trajectory), only its attention features: one row, the conditional one its inversion
-        # was made with, serves both halves of the target.
+        # was made with, serves both halves of every target.
         exact_source = source.inversion is not None and source.inversion.method == "direct"
         layout = BranchLayout(names, unguided=("source",) if exact_source else ())
         controller = EditController(
-            config,
-            steps,
-            schedule.num_train_timesteps,
-            layout,
-            regions={"target": s.region, "reference": reference.region},
+            config, steps, schedule.num_train_timesteps, layout, regions={n: b.region for n, b in branches.items()}
         )
 
         def before_step(step: int, timestep: int) -> None:
             controller.set_step(step, timestep)
-            if not keep_reference:  # its Values come from its text: hand the processors its embeddings
-                controller.reference_text = torch.cat([reference.uncond[step : step + 1], reference.cond])
+            for name in known:  # their Values come from their text: hand the processors their embeddings
+                reference = branches[name]
+                controller.reference_text[name] = torch.cat([reference.uncond[step : step + 1], reference.cond])
 
-        on_clean = []
-        if config.color_transfer:
-            on_clean.append(
-                CleanColorTransfer(
-                    round(config.color_transfer_steps * steps),
+        on_clean, after_step = [], [ExactSourceTrajectory(s.trajectory)] if exact_source else []
+        for target in layout.targets:
+            reference = branches[reference_of(target)]
+            if config.color_transfer:
+                on_clean.append(
+                    CleanColorTransfer(
+                        round(config.color_transfer_steps * steps),
+                        s.region,
+                        reference.region,
+                        reference.clean,
+                        config.color_transfer_std,
+                        config.color_transfer_mode,
+                        target,
+                        reference_of(target),
+                    )
+                )
+            after_step.append(
+                LatentBlend(
+                    config.blend_ratio,
+                    config.blend_mode,
+                    config.blend_tau,
                     s.region,
                     reference.region,
-                    reference.clean,
-                    config.color_transfer_std,
-                    config.color_transfer_mode,
+                    schedule.num_train_timesteps,
+                    target,
+                    reference_of(target),
                 )
             )
-        after_step = [ExactSourceTrajectory(s.trajectory)] if exact_source else []
-        after_step += [
-            LatentBlend(
-                config.blend_ratio,
-                config.blend_mode,
-                config.blend_tau,
-                s.region,
-                reference.region,
-                schedule.num_train_timesteps,
-            ),
-            BackgroundRestore(round(config.background_start * steps), latent_mask(s.region, config.mask_dilation)),
-        ]
-        known_reference = None if keep_reference else reference.trajectory
+        restore = BackgroundRestore(
+            round(config.background_start * steps), latent_mask(s.region, config.mask_dilation), layout.targets
+        )
         previous = controller.install(self.unet)
         try:
             final = guided_ddim(
@@ -411,7 +485,7 @@ class ColorEditPipeline(DiffusionPipeline):
                 config.guidance_scale,
                 before_step=before_step,
                 edit_clean=_per_branch(names, on_clean),
-                after_step=_per_branch(names, after_step, known_reference),
+                after_step=_per_branch(names, [*after_step, restore], known),
                 progress=self.progress_bar,
                 guided=[names.index(name) for name in layout.guided],
             )
@@ -430,30 +504,24 @@ class ColorEditPipeline(DiffusionPipeline):
         return source_prompt
 
     def finish(
-        self,
-        latents: dict[str, torch.Tensor],
-        source: Source,
-        reference: Branch,
-        pixel_mask: np.ndarray,
-        config: EditConfig,
-    ) -> tuple[Image.Image, Image.Image]:
+        self, target: torch.Tensor, original: Image.Image, reference: Branch, source: Source, config: EditConfig
+    ) -> Image.Image:
         """The decoded target at the input's size, with its exact color (`exact.py`) and the original's pixels
         outside the feathered mask."""
-        original = source.original or self.decode(latents["source"])
-        edited = self.decode(latents["target"]).resize(original.size, Image.Resampling.LANCZOS)
+        edited = self.decode(target).resize(original.size, Image.Resampling.LANCZOS)
         if config.exact_color and reference.target_rgb is not None:
             recolored = exact.recolor(
                 np.asarray(original.convert("RGB")),
-                pixel_mask,
+                source.mask,
                 reference.target_rgb,
                 rendered=np.asarray(edited),
                 hint_rgb=prompt_color(source.branch.prompt),
             )
             edited = Image.fromarray(recolored)
         if not config.paste_back:
-            return edited, original
-        weights = feather_weights(pixel_mask, feather_radius(config.feather, original.size))
-        return paste_back(edited, original, weights), original
+            return edited
+        weights = feather_weights(source.mask, feather_radius(config.feather, original.size))
+        return paste_back(edited, original, weights)
 
     # ---- plain generation (the floor an edit is compared with) -------------------------------------
     @torch.no_grad()
@@ -537,34 +605,49 @@ def check_inputs(
     mask: ImageLike,
     image: ImageLike | None = None,
     reference: ImageLike | None = None,
-    color: str | None = None,
+    color: str | Sequence[str | None] | None = None,
     reference_mask: ImageLike | None = None,
 ) -> None:
     """Raise ColorEditError for bad input (unreadable images, a mask that does not fit, an unknown color)."""
-    if (reference is None) == (color is None):
+    colors = [c for c in ([color] if color is None or isinstance(color, str) else color) if c is not None]
+    if (reference is None) == (not colors):
         raise ColorEditError("give exactly one of a reference image or a color")
     if image is not None:
         load_mask(mask, photos.open_photo(image)[0].size)
-    if color is not None:
-        parse_color(color)
+    for spec in colors:
+        parse_color(spec)
     if reference is not None:
         reference_size = photos.open_photo(reference, "reference image")[0].size
         if reference_mask is not None:
             load_mask(reference_mask, reference_size)
 
 
-def _per_branch(names: tuple[str, ...], callbacks: list, known_reference: torch.Tensor | None = None):
-    """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}. A reference
-    that is not a row is read from its known trajectory at the level the step reached."""
+def _per_branch(names: tuple[str, ...], callbacks: list, known: dict[str, torch.Tensor] | None = None):
+    """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}. References that
+    are not rows are read from their known trajectories at the level the step reached."""
     if not callbacks:
         return None
 
     def hook(step: int, timestep: int, stacked: torch.Tensor) -> torch.Tensor:
         latents = dict(zip(names, stacked.split(1), strict=True))
-        if known_reference is not None:
-            latents["reference"] = known_reference[len(known_reference) - 2 - step].unsqueeze(0)
+        for name, trajectory in (known or {}).items():
+            latents[name] = trajectory[len(trajectory) - 2 - step].unsqueeze(0)
         for callback in callbacks:
             callback(step, timestep, latents)
         return torch.cat([latents[name] for name in names])
 
     return hook
+
+
+def _row_order(name: str) -> tuple[int, int]:
+    """References first, then the source, then the targets (the single edit's order), by index."""
+    kind = next(i for i, prefix in enumerate(BRANCHES) if name.startswith(prefix))
+    return kind, int(name[len(BRANCHES[kind]) :] or 0)
+
+
+def _renumber(name: str, offset: int) -> str:
+    """A branch name of a batch of targets starting at `offset`, as a name among all the targets."""
+    if name == "source" or not offset:
+        return name
+    kind = "target" if name.startswith("target") else "reference"
+    return f"{kind}{int(name[len(kind) :] or 0) + offset}"

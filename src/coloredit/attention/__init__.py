@@ -2,7 +2,7 @@
 by an `EditController`."""
 
 from .appearance import ReferenceAppearance
-from .base import AttentionEdit, EditAttnProcessor
+from .base import AttentionEdit, EditAttnProcessor, reference_of, target_name
 from .controller import BRANCHES, BranchLayout, EditController
 from .mutual import MutualSelfAttention
 from .recorder import CrossAttentionRecorder
@@ -21,5 +21,7 @@ __all__ = [
     "SourceCrossAttentionMaps",
     "SourceStructure",
     "ValueAlignment",
+    "reference_of",
+    "target_name",
     "token_adain",
 ]

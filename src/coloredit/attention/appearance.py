@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import AttentionEdit
+from .base import AttentionEdit, reference_of
 
 
 class ReferenceAppearance(AttentionEdit):
@@ -21,15 +21,17 @@ class ReferenceAppearance(AttentionEdit):
 
     def apply(self, query, key, value, mask, attn):
         layout, tokens = self.controller.layout, key.shape[2]
-        target_region = self.controller.region("target", tokens) > 0.5
-        reference_region = self.controller.region("reference", tokens) > 0.5
         allowed = torch.zeros(query.shape[0], 1, query.shape[2], 2 * tokens, dtype=torch.bool, device=query.device)
         allowed[..., :tokens] = True
         extra_key, extra_value = torch.zeros_like(key), torch.zeros_like(value)
-        for half in range(layout.halves):
-            target, reference = layout.row(half, "target"), layout.row(half, "reference")
-            extra_key[target], extra_value[target] = key[reference], value[reference]
-            allowed[target, 0, :, tokens:] = target_region[:, None] & reference_region[None, :]
+        for target_branch in layout.targets:
+            reference_branch = reference_of(target_branch)
+            target_region = self.controller.region(target_branch, tokens) > 0.5
+            reference_region = self.controller.region(reference_branch, tokens) > 0.5
+            for half in range(layout.halves):
+                target, reference = layout.row(half, target_branch), layout.row(half, reference_branch)
+                extra_key[target], extra_value[target] = key[reference], value[reference]
+                allowed[target, 0, :, tokens:] = target_region[:, None] & reference_region[None, :]
         if mask is not None:
             allowed = allowed & torch.cat([mask > -1e4, torch.ones_like(mask, dtype=torch.bool)], dim=-1)
         return query, torch.cat([key, extra_key], dim=2), torch.cat([value, extra_value], dim=2), allowed

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
     from .controller import EditController
 
 
+def target_name(index: int) -> str:
+    """The name of the `index`-th target branch of a batched call (colorways): target, target1, target2..."""
+    return f"target{index or ''}"
+
+
+def reference_of(target: str) -> str:
+    """Each target branch has its own reference: target -> reference, target1 -> reference1."""
+    return "reference" + target[len("target") :]
+
+
 class AttentionEdit:
     """One intervention: `active()` says whether it acts at the controller's current step; `apply`
     receives q, k, v as (batch, heads, tokens, head_dim), the batch laid out by the controller's
@@ -30,12 +40,13 @@ class AttentionEdit:
         return query, key, value, mask
 
     def source_into_target(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
-        """Copies of the tensors whose target rows hold the source rows, in both CFG halves."""
+        """Copies of the tensors whose target rows (every target's) hold the source rows, in both CFG halves."""
         layout, copies = self.controller.layout, [t.clone() for t in tensors]
         for half in range(layout.halves):
-            target, source = layout.row(half, "target"), layout.row(half, "source")
-            for copy in copies:
-                copy[target] = copy[source]
+            source = layout.row(half, "source")
+            for name in layout.targets:
+                for copy in copies:
+                    copy[layout.row(half, name)] = copy[source]
         return copies
 
 

@@ -35,6 +35,10 @@ class BranchLayout:
         return tuple(b for b in self.branches if b not in self.unguided)
 
     @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(b for b in self.branches if b.startswith("target"))
+
+    @property
     def rows(self) -> int:
         return len(self.guided) + len(self.branches)
 
@@ -58,7 +62,8 @@ class EditController:
         self.config, self.num_steps, self.num_train_timesteps = config, num_steps, num_train_timesteps
         self.layout = layout or BranchLayout()
         self.regions = regions or {}  # branch -> 1x1xhxw coverage at latent resolution
-        self.reference_text: torch.Tensor | None = None  # the reference's embeddings this step, when not a row
+        # each reference's embeddings this step (2 x tokens x dim), for references that are not rows
+        self.reference_text: dict[str, torch.Tensor] = {}
         self.step, self.timestep = 0, num_train_timesteps
         self.applied: Counter[tuple[str, str]] = Counter()  # (processor name, edit kind) -> calls it acted in
         self._region_cache: dict[tuple[str, int], torch.Tensor] = {}

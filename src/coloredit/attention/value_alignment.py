@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import AttentionEdit
+from .base import AttentionEdit, reference_of
 
 
 def token_adain(value: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -20,7 +20,8 @@ class ValueAlignment(AttentionEdit):
     for each CFG half (the unconditional half carries null-text inversion's embeddings).
 
     Values depend on the text alone, so when the reference is not a row of the batch, V_R is computed from
-    its embeddings (`controller.reference_text`, 2 x tokens x dim, unconditional then conditional)."""
+    its embeddings (`controller.reference_text`, 2 x tokens x dim, unconditional then conditional). Every
+    target branch is aligned to its own reference (colorways)."""
 
     kind = "value_alignment"
 
@@ -28,18 +29,18 @@ class ValueAlignment(AttentionEdit):
         return self.controller.timestep >= self.controller.config.tau * self.controller.num_train_timesteps
 
     def apply(self, query, key, value, mask, attn):
-        layout = self.controller.layout
-        if "reference" in layout.branches:
-            reference_values = [value[layout.row(half, "reference")] for half in range(layout.halves)]
-        else:
-            text = self.controller.reference_text.to(value.dtype)
-            if attn.norm_cross:
-                text = attn.norm_encoder_hidden_states(text)
-            projected = attn.to_v(text)
-            heads = projected.view(text.shape[0], -1, attn.heads, value.shape[-1]).transpose(1, 2)
-            reference_values = list(heads)
-        value = value.clone()
-        for half in range(layout.halves):
-            target = layout.row(half, "target")
-            value[target] = token_adain(value[target], reference_values[half])
+        layout, value = self.controller.layout, value.clone()
+        for target in layout.targets:
+            reference = reference_of(target)
+            if reference in layout.branches:
+                reference_values = [value[layout.row(half, reference)] for half in range(layout.halves)]
+            else:
+                text = self.controller.reference_text[reference].to(value.dtype)
+                if attn.norm_cross:
+                    text = attn.norm_encoder_hidden_states(text)
+                projected = attn.to_v(text)
+                reference_values = list(projected.view(text.shape[0], -1, attn.heads, value.shape[-1]).transpose(1, 2))
+            for half in range(layout.halves):
+                row = layout.row(half, target)
+                value[row] = token_adain(value[row], reference_values[half])
         return query, key, value, mask

@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", type=Path, default=Path("src/coloredit/assets/toy"))
     train.add_argument("--work", type=Path, default=Path("runs/toy-train"), help="checkpoints (resume from here)")
     train.add_argument("--threads", type=int, default=2)
+    train.add_argument(
+        "--stages",
+        default="vae,unet,decoder",
+        help="stages to run now, comma-separated; once the VAE is done, 'unet' and 'decoder' can run at once",
+    )
     from .train import TrainConfig
 
     for f in fields(TrainConfig):
@@ -62,10 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         started = time.perf_counter()
+        from .train import STAGES
         from .train import train as run_training
 
-        out = run_training(args.out, args.work, config)
-        print(f"wrote {out} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        stages = tuple(args.stages.split(","))
+        if set(stages) - set(STAGES):
+            parser.error(f"--stages: choose from {','.join(STAGES)}")
+        out = run_training(args.out, args.work, config, stages)
+        seconds = time.perf_counter() - started
+        done = f"wrote {out}" if out else f"stages {args.stages} done (the others are not)"
+        print(f"{done} in {seconds:.0f} s", file=sys.stderr)
         return 0
     from ..pipeline import ColorEditPipeline
 

@@ -50,6 +50,11 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "paper (null-text inversion)": ("diffusion", "paper", {}),
     "previous default (x0 WCT, no exact color)": ("diffusion", "coloredit", dict(exact_color=False)),
     "default: x0 WCT + exact color": ("diffusion", "coloredit", {}),
+    "default, a color's reference the source recolored in pixels": (
+        "diffusion",
+        "coloredit",
+        dict(color_reference="recolor"),
+    ),
 }
 DEFAULT = "default: x0 WCT + exact color"
 RECONSTRUCTIONS = 24  # test edits asked for their own color
@@ -263,8 +268,16 @@ def by_subset(rows: list[dict]) -> dict[str, dict]:
 def variant_key(pipe, variant: str, split: str, count: int) -> str:
     _, base, changes = VARIANTS[variant]
     config = (preset(base).replace(**changes) if base else preset()).to_dict()
-    settings = [variant, config, split, count, str(getattr(pipe, "name_or_path", ""))]
+    settings = [variant, config, split, count, str(getattr(pipe, "name_or_path", "")), model_fingerprint(pipe)]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def model_fingerprint(pipe) -> float:
+    """A number that changes with the weights, so results stored for one model are never reported for the
+    next one trained into the same folder."""
+    parts = [getattr(pipe, name, None) for name in ("unet", "vae", "text_encoder")]
+    weights = [p.detach().double().abs().sum() for part in parts if part is not None for p in part.parameters()]
+    return round(float(sum(weights)), 3)
 
 
 def measured(pipe, variant: str, split: str, edits: list[Edit], store: Path | None, measure: bool) -> list[dict] | None:

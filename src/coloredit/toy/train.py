@@ -1,9 +1,11 @@
 """Train the toy world's model on CPU: the VAE (on crops), then the U-Net with the text encoder, then the
 VAE's decoder again on whole images.
 
-Resumable: the full training state is saved atomically every `checkpoint_every` steps, and a rerun
-with the same work folder continues where it stopped. Batches are drawn from a generator seeded by the
-step, so a resumed run draws what an uninterrupted one would have.
+Resumable: each stage saves its state atomically to its own file in the work folder every
+`checkpoint_every` steps, and a rerun with the same work folder continues where it stopped. Batches are
+drawn from a generator seeded by the step, so a resumed run draws what an uninterrupted one would have.
+Once the VAE is trained, the U-Net and the decoder stages depend on it alone (the decoder stage keeps the
+encoder, so the latent space the U-Net learns stays as it was): they can run at once, in two processes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import copy
 import math
 import multiprocessing
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,7 @@ class TrainConfig:
     decoder_steps: int = 300
     decoder_batch: int = 16
     decoder_lr: float = 3e-4
+    color_loss: float = 1.0  # the decoder stage's weight on 4x4-cell colors (see `fit_vae`)
     checkpoint_every: int = 100
     seed: int = 0
 
@@ -102,17 +105,20 @@ def fit_vae(
     lr: float,
     warmup: int,
     config: TrainConfig,
-    state: dict,
     state_path: Path,
 ) -> None:
-    """Reconstruction training of `parameters` of the VAE (the rest stays as it is), resumable: the stage's
-    weights, optimizer and step are checkpointed under `stage`, `{stage}_opt`, `{stage}_step`. The KL term
-    only where the encoder learns."""
+    """Reconstruction training of `parameters` of the VAE (the rest stays as it is), resumable from
+    `state_path` (the stage's weights, optimizer and step). The KL term only where the encoder learns; where
+    it does not (the decoder stage), also the colors of 4x4-pixel cells, what an object's mean color is
+    made of, weighted by `config.color_loss`."""
+    state = load_state(state_path)
+    if state:
+        vae.load_state_dict(state["weights"])
     opt = torch.optim.AdamW(parameters, lr=lr)
-    if f"{stage}_opt" in state:
-        opt.load_state_dict(state[f"{stage}_opt"])
+    if state:
+        opt.load_state_dict(state["opt"])
     learns_encoder = any(p is q for p in parameters for q in vae.encoder.parameters())
-    start = state.get(f"{stage}_step", 0)
+    start = state.get("step", 0)
     bar = tqdm(range(start, steps), desc=stage, initial=start, total=steps)
     for step in bar:
         for group in opt.param_groups:
@@ -124,14 +130,18 @@ def fit_vae(
         loss = F.mse_loss(recon, batch) + 0.1 * F.l1_loss(recon, batch)
         if learns_encoder:
             loss = loss + 1e-3 * posterior.kl().mean() / batch[0].numel()
+        else:
+            loss = loss + config.color_loss * F.l1_loss(F.avg_pool2d(recon, 4), F.avg_pool2d(batch, 4))
         opt.zero_grad()
         loss.backward()
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == steps:
-            state.update({stage: copy.deepcopy(vae.state_dict()), f"{stage}_opt": opt.state_dict()})
-            state[f"{stage}_step"] = step + 1
-            save_state(state, state_path)
+            save_state({"weights": vae.state_dict(), "opt": opt.state_dict(), "step": step + 1}, state_path)
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(path, weights_only=False) if path.exists() else {}
 
 
 def save_state(state, path: Path) -> None:
@@ -140,33 +150,38 @@ def save_state(state, path: Path) -> None:
     os.replace(temp, path)
 
 
-def train(out: Path, work: Path, config: TrainConfig) -> Path:
-    """Train (or resume) and write a diffusers pipeline folder (fp16 safetensors) to `out`."""
+STAGES = ("vae", "unet", "decoder")
+
+
+def train(out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = STAGES) -> Path | None:
+    """Train (or resume) `stages`; once every stage is complete, write a diffusers pipeline folder (fp16
+    safetensors) to `out` and return it. The U-Net and decoder stages need a complete VAE stage."""
     work.mkdir(parents=True, exist_ok=True)
-    state_path = work / "state.pt"
-    state = torch.load(state_path, weights_only=False) if state_path.exists() else {"config": asdict(config)}
+    paths = {stage: work / f"{stage}.pt" for stage in STAGES}
     images, captions = dataset(config, work)
     torch.manual_seed(config.seed)  # the initial weights; a resumed run replaces them with its checkpoint
     tokenizer = toy_tokenizer()
     vae, unet, text_encoder = toy_vae(), toy_unet(), toy_text_encoder(tokenizer)
 
     # -- the VAE ------------------------------------------------------------------------------------
-    if "vae" in state:
-        vae.load_state_dict(state["vae"])
-    fit_vae(
-        vae,
-        images,
-        list(vae.parameters()),
-        "vae",
-        config.vae_steps,
-        config.vae_batch,
-        config.vae_crop,
-        config.vae_lr,
-        50,
-        config,
-        state,
-        state_path,
-    )
+    if "vae" in stages:
+        fit_vae(
+            vae,
+            images,
+            list(vae.parameters()),
+            "vae",
+            config.vae_steps,
+            config.vae_batch,
+            config.vae_crop,
+            config.vae_lr,
+            50,
+            config,
+            paths["vae"],
+        )
+    first_stage = load_state(paths["vae"])
+    if first_stage.get("step", 0) < config.vae_steps:
+        raise SystemExit(f"the VAE stage is not complete in {work}: run the 'vae' stage first")
+    vae.load_state_dict(first_stage["weights"])
     vae.eval().requires_grad_(False)
 
     cache = work / f"latents-{config.seed}-{config.images}-{config.vae_steps}.pt"  # encoding costs minutes
@@ -181,6 +196,59 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     latents = latents * scaling
 
     # -- the U-Net and the text encoder ----------------------------------------------------------------
+    ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
+    if "unet" in stages:
+        fit_unet(unet, text_encoder, ema_unet, ema_text, tokenizer, latents, captions, config, paths["unet"])
+
+    # -- the VAE's decoder, on whole images (encoder frozen) --------------------------------------------
+    if "decoder" in stages:
+        decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+        for p in decoder:
+            p.requires_grad_(True)
+        fit_vae(
+            vae,
+            images,
+            decoder,
+            "decoder",
+            config.decoder_steps,
+            config.decoder_batch,
+            0,
+            config.decoder_lr,
+            0,
+            config,
+            paths["decoder"],
+        )
+        vae.requires_grad_(False)
+
+    second, third = load_state(paths["unet"]), load_state(paths["decoder"])
+    if second.get("step", 0) < config.unet_steps or third.get("step", 0) < config.decoder_steps:
+        return None
+    ema_unet.load_state_dict(second["ema_unet"])
+    ema_text.load_state_dict(second["ema_text"])
+    vae.load_state_dict(third["weights"])
+
+    from ..pipeline import ColorEditPipeline
+
+    pipe = ColorEditPipeline(
+        vae=vae, text_encoder=ema_text.eval(), tokenizer=tokenizer, unet=ema_unet.eval(), scheduler=toy_scheduler()
+    )
+    pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def fit_unet(
+    unet: torch.nn.Module,
+    text_encoder: torch.nn.Module,
+    ema_unet: torch.nn.Module,
+    ema_text: torch.nn.Module,
+    tokenizer,
+    latents: torch.Tensor,
+    captions: list[tuple[str, str, str]],
+    config: TrainConfig,
+    state_path: Path,
+) -> None:
+    """The U-Net and the text encoder, with an exponential moving average of both (what ships); resumable
+    from `state_path`."""
     ids = tokenizer(
         [c for triple in captions for c in triple],
         padding="max_length",
@@ -196,13 +264,13 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
     alphas = noise_scheduler.alphas_cumprod
     params = [*unet.parameters(), *text_encoder.parameters()]
     opt = torch.optim.AdamW(params, lr=config.unet_lr, weight_decay=1e-2)
-    ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
-    if "unet" in state:
+    state = load_state(state_path)
+    if state:
         for module, key in ((unet, "unet"), (text_encoder, "text"), (ema_unet, "ema_unet"), (ema_text, "ema_text")):
             module.load_state_dict(state[key])
         opt.load_state_dict(state["opt"])
     ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
-    start = state.get("unet_step", 0)
+    start = state.get("step", 0)
     bar = tqdm(range(start, config.unet_steps), desc="unet", initial=start, total=config.unet_steps)
     for step in bar:
         for group in opt.param_groups:
@@ -231,43 +299,14 @@ def train(out: Path, work: Path, config: TrainConfig) -> Path:
                 ema_p.lerp_(p, 1 - decay)
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.unet_steps:
-            state.update(
-                unet=unet.state_dict(),
-                text=text_encoder.state_dict(),
-                ema_unet=ema_unet.state_dict(),
-                ema_text=ema_text.state_dict(),
-                opt=opt.state_dict(),
-                unet_step=step + 1,
+            save_state(
+                {
+                    "unet": unet.state_dict(),
+                    "text": text_encoder.state_dict(),
+                    "ema_unet": ema_unet.state_dict(),
+                    "ema_text": ema_text.state_dict(),
+                    "opt": opt.state_dict(),
+                    "step": step + 1,
+                },
+                state_path,
             )
-            save_state(state, state_path)
-
-    # -- the VAE's decoder, on every hue (encoder frozen) -----------------------------------------------
-    if "decoder" in state:
-        vae.load_state_dict(state["decoder"])
-    if state.get("decoder_step", 0) < config.decoder_steps:
-        decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
-        for p in decoder:
-            p.requires_grad_(True)
-        fit_vae(
-            vae,
-            images,
-            decoder,
-            "decoder",
-            config.decoder_steps,
-            config.decoder_batch,
-            0,
-            config.decoder_lr,
-            0,
-            config,
-            state,
-            state_path,
-        )
-        vae.requires_grad_(False)
-
-    from ..pipeline import ColorEditPipeline
-
-    pipe = ColorEditPipeline(
-        vae=vae, text_encoder=ema_text.eval(), tokenizer=tokenizer, unet=ema_unet.eval(), scheduler=toy_scheduler()
-    )
-    pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
-    return out

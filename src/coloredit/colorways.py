@@ -1,0 +1,98 @@
+"""Colorways: one product in many colors from one inversion (the pipeline batches the targets); here the
+color list, the files, and a labelled contact sheet a designer can judge at a glance."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .colors import delta_e00, parse_color, rgb_to_lab, to_hex
+from .errors import ColorEditError
+from .exact import lit_albedo
+from .images import check_output, save_atomic
+
+SHEET_HEIGHT = 256  # pixels of each picture on the sheet
+
+
+def split_colors(text: str) -> list[str]:
+    """Colors from one string: separated by ';' or new lines, or by commas, where three integers in a row
+    are one 'r,g,b' color ("navy,#33cc99,200,40,40" is three colors)."""
+    if ";" in text or "\n" in text:
+        return [part.strip() for part in re.split(r"[;\n]", text) if part.strip()]
+    parts, colors = [part.strip() for part in text.split(",") if part.strip()], []
+    while parts:
+        if len(parts) >= 3 and all(p.isdigit() for p in parts[:3]):
+            colors.append(",".join(parts[:3]))
+            parts = parts[3:]
+        else:
+            colors.append(parts.pop(0))
+    return colors
+
+
+def file_name(index: int, color: str) -> str:
+    """`<index>-<color>.png`, the color reduced to letters, digits and dashes."""
+    safe = "-".join(filter(None, re.split(r"[^0-9A-Za-z]+", color))) or "color"
+    return f"{index}-{safe}.png"
+
+
+def achieved(image: Image.Image, mask: np.ndarray, target: str) -> dict:
+    """What the edit reached: the object's lit albedo (as `exact.py` defines a color on a shaded object) as
+    hex, and its CIEDE2000 to the target."""
+    reached = lit_albedo(np.asarray(image.convert("RGB")), mask)
+    wanted = parse_color(target)
+    error = delta_e00(rgb_to_lab(np.array(reached) / 255.0), rgb_to_lab(np.array(wanted) / 255.0))
+    return {
+        "color": target,
+        "target_hex": to_hex(wanted),
+        "achieved_hex": to_hex(reached),
+        "delta_e00": round(float(error), 2),
+    }
+
+
+def contact_sheet(source: Image.Image, images: list[Image.Image], labels: list[str]) -> Image.Image:
+    """The source and every colorway side by side at one height, each labelled underneath."""
+    font = ImageFont.load_default()
+    pictures = [source, *images]
+    scaled = [
+        p.convert("RGB").resize((max(1, round(p.width * SHEET_HEIGHT / p.height)), SHEET_HEIGHT)) for p in pictures
+    ]
+    gap, text_height = 8, 30
+    width = sum(s.width for s in scaled) + gap * (len(scaled) + 1)
+    sheet = Image.new("RGB", (width, SHEET_HEIGHT + text_height + 2 * gap), "white")
+    draw, x = ImageDraw.Draw(sheet), gap
+    for picture, label in zip(scaled, ["source", *labels], strict=True):
+        sheet.paste(picture, (x, gap))
+        for line, text in enumerate(label.split("\n")[:2]):
+            draw.text((x, SHEET_HEIGHT + gap + 2 + 13 * line), text, fill="black", font=font)
+        x += picture.width + gap
+    return sheet
+
+
+def output_paths(folder: Path, colors: list[str], force: bool) -> list[Path]:
+    """`folder/<index>-<color>.png` for each color, then `folder/sheet.png`; checked writable (and not there,
+    unless `force`), so a run fails before its slow steps."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ColorEditError(f"output {folder} is a file: give a folder")
+    paths = [folder / file_name(i + 1, color) for i, color in enumerate(colors)] + [folder / "sheet.png"]
+    for path in paths:
+        check_output(path, force)
+    return paths
+
+
+def write_colorways(
+    images: list[Image.Image], source: Image.Image, mask: np.ndarray, colors: list[str], folder: Path, force: bool
+) -> list[dict]:
+    """The colorways and their sheet at `output_paths`, each written atomically; one record per color
+    (file, target and achieved color)."""
+    paths = output_paths(folder, colors, force)
+    records = []
+    for path, image, color in zip(paths, images, colors, strict=False):
+        save_atomic(image, path, force=force)
+        records.append({"file": str(path), **achieved(image, mask, color)})
+    labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
+    save_atomic(contact_sheet(source, images, labels), paths[-1], force=force)
+    return records
