@@ -62,26 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="prompt describing IMAGE, e.g. 'a red car'; or one per --mask, each naming its object",
     )
-    edit.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
-    edit.add_argument("--steps", type=int, help="denoising steps (default 50)")
+    _run_options(edit)
     edit.add_argument("--seed", type=int, default=0)
     edit.add_argument("--inversion", choices=INVERSIONS, help="how IMAGE is inverted (default: the preset's, direct)")
-    edit.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
-    edit.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)",
-    )
-    edit.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    edit.add_argument(
-        "--dtype",
-        choices=("auto", "float32", "float16", "bfloat16"),
-        default="auto",
-        help="model dtype (auto: float16 on GPU, float32 on CPU)",
-    )
     edit.add_argument("-o", "--output", help="output PNG (default: IMAGE's name + _edited.png, here)")
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
@@ -99,16 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--colors", required=True, help="target colors: 'navy,#33cc99,200,40,40' or separated by ';'"
     )
     colorways.add_argument("--prompt", required=True, help="prompt describing IMAGE, e.g. 'a red car'")
-    colorways.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
-    colorways.add_argument("--steps", type=int, help="denoising steps (default 50)")
+    _run_options(colorways)
     colorways.add_argument("--seed", type=int, default=0)
-    colorways.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
-    colorways.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     colorways.add_argument(
         "--batch", type=int, default=8, help="colors denoised together (fewer use less memory; default 8)"
     )
-    colorways.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    colorways.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto")
     colorways.add_argument("-o", "--output", required=True, type=Path, help="output folder DIR")
     colorways.add_argument("--force", action="store_true", help="overwrite files of an earlier run")
     colorways.add_argument("--json", action="store_true", help="print one JSON object: files, colors, seconds, unet")
@@ -141,12 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("jobs", type=Path, help="JOBS.jsonl")
     batch.add_argument("-o", "--output", required=True, type=Path, help="output folder")
-    batch.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
-    batch.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
-    batch.add_argument("--steps", type=int, help="denoising steps (default 50)")
-    batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    batch.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
-    batch.add_argument("--dtype", choices=("auto", "float32", "float16", "bfloat16"), default="auto")
+    _run_options(batch)
     batch.add_argument("--json", action="store_true", help="print one JSON object with the records of this run")
 
     demo = commands.add_parser(
@@ -208,6 +181,28 @@ def add_bench_commands(commands) -> None:
     report.add_argument("results", type=Path, help="the run's --out folder")
     report.add_argument("--bench", type=Path, help="the benchmark folder (for image grids)")
     report.add_argument("--grid-samples", type=int, default=4)
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """What every command that edits takes: the model, steps, preset and overrides, device and dtype."""
+    parser.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
+    parser.add_argument("--steps", type=int, help="denoising steps (default 50)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)",
+    )
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "float16", "bfloat16"),
+        default="auto",
+        help="model dtype (auto: float16 on GPU, float32 on CPU)",
+    )
 
 
 def _mask_prompts(parser: argparse.ArgumentParser, text_flag: str, lead: str) -> None:

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--per-pair", type=int, default=2, help="samples per (color word, shape) pair")
     evaluate.add_argument("--two-object", type=int, default=60, help="two-object prompts")
     evaluate.add_argument("--reconstructions", type=int, default=24, help="no-edit reconstructions per style")
+    evaluate.add_argument("--masks", type=int, default=40, help="two-object scenes per style for text masks")
     evaluate.add_argument("--threads", type=int, default=1)
     evaluate.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")
     ablation = commands.add_parser("ablation", help="every method against the oracle render; write docs/ablation.md")
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     from .evaluate import evaluate as run_evaluation
 
     torch.set_num_threads(args.threads)
-    report = run_evaluation(pipe, args.scenes, args.per_pair, args.two_object, args.reconstructions)
+    report = run_evaluation(pipe, args.scenes, args.per_pair, args.two_object, args.reconstructions, args.masks)
     text = json.dumps(report, indent=1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

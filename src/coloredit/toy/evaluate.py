@@ -175,6 +175,24 @@ def reconstruction(pipe, scenes: list[Scene], config=None) -> dict:
     return {"object_delta_e": summarize(rows, "delta_e"), "background_change": summarize(rows, "background")}
 
 
+def attention_mask_iou(pipe, count: int, style: str = "v2") -> dict:
+    """`coloredit mask --text` on held-out two-object scenes: the first object named as captions name it
+    ("dark red cup"), its mask from the model's own cross-attention; IoU with the true mask."""
+    from ..errors import ColorEditError
+    from ..masks import attention_mask
+
+    rows = []
+    for i in tqdm(range(count), desc=f"attention masks ({style})", mininterval=5):
+        scene = render(HELD_OUT_SEEDS[style] + 500_000 + i, style=style, objects=2)
+        target = scene.spec.objects[0]
+        try:
+            found = attention_mask(pipe, scene.image, f"{name_color(target.color)} {target.shape}")
+        except ColorEditError:  # nothing found: IoU 0
+            found = np.zeros_like(scene.mask)
+        rows.append({"iou": iou(found, scene.mask), "tags": object_tags(scene, 0)})
+    return summarize(rows, "iou")
+
+
 def plate(scene: Scene) -> np.ndarray:
     """The scene rendered without its first object: the room behind it."""
     return draw(replace(scene.spec, objects=scene.spec.objects[1:])).image
@@ -205,12 +223,15 @@ def oracle_scores(
     }
 
 
-def evaluate(pipe, scenes: int = 100, per_pair: int = 2, two_object: int = 60, reconstructions: int = 24) -> dict:
+def evaluate(
+    pipe, scenes: int = 100, per_pair: int = 2, two_object: int = 60, reconstructions: int = 24, masks: int = 40
+) -> dict:
     """The toy model's report card (`python -m coloredit.toy evaluate`)."""
     report = {}
     for style in STYLES:
         held_out = held_out_scenes(scenes, style)
         report[f"vae_round_trip_{style}"] = vae_round_trip(pipe, held_out)
         report[f"reconstruction_{style}"] = reconstruction(pipe, held_out[:reconstructions])
+        report[f"attention_mask_iou_{style}"] = attention_mask_iou(pipe, masks, style)
     report["generation"] = score_generation(pipe, per_pair=per_pair, two_object=two_object)
     return report
