@@ -11,6 +11,7 @@ image to the same reference (its inversion cached), against the first.
     python benchmarks/edit_speed.py --model tiny       # tiny random SD-shaped model
     python benchmarks/edit_speed.py --full-size --device cuda --dtype float16 --json
     python benchmarks/edit_speed.py --full-size --steps 2 --stages floor,fast   # peak memory at 512 on a CPU
+    python benchmarks/edit_speed.py --full-size sdxl --steps 1 --stages floor,fast   # SDXL at 1024, memory
 """
 
 from __future__ import annotations
@@ -28,48 +29,63 @@ STAGES = ("floor", "paper", "fast", "fast_cached", *COLORWAYS)
 PALETTE = ["navy", "#33cc99", "200,40,40", "gold", "black", "white", "teal", "#ff8800"]
 
 
-def full_size_components() -> dict:
-    """SD v1.4's U-Net, VAE and text encoder built from their configs, random weights (timing only)."""
+def full_size_components(family: str = "sd") -> dict:
+    """SD v1.4's (or SDXL base's) U-Net, VAE and text encoder(s) built from their configs, random weights
+    (timing and memory only)."""
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     from coloredit.tiny import SD_SCHEDULER
     from coloredit.tokenizer import build_tokenizer
 
-    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8)
+    xl = family == "sdxl"
     vae = AutoencoderKL(
         block_out_channels=(128, 256, 512, 512),
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
         layers_per_block=2,
         latent_channels=4,
-        sample_size=512,
+        sample_size=1024 if xl else 512,
     )
-    text = CLIPTextModel(
-        CLIPTextConfig(
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            max_position_embeddings=77,
-            vocab_size=49408,
-        )
-    )
+    clip_l = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
+    text = CLIPTextModel(CLIPTextConfig(**clip_l, max_position_embeddings=77, vocab_size=49408))
     tokenizer = build_tokenizer(("a", "photo", "of", "red", "blue", "car"), 77)
-    return dict(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=DDIMScheduler(**SD_SCHEDULER))
+    parts = dict(vae=vae, text_encoder=text, tokenizer=tokenizer, scheduler=DDIMScheduler(**SD_SCHEDULER))
+    if not xl:
+        return dict(parts, unet=UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8))
+    big_g = dict(hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=20)
+    second = CLIPTextModelWithProjection(
+        CLIPTextConfig(**big_g, projection_dim=1280, max_position_embeddings=77, vocab_size=49408)
+    )
+    unet = UNet2DConditionModel(
+        sample_size=128,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=(320, 640, 1280),
+        transformer_layers_per_block=(1, 2, 10),
+        attention_head_dim=(5, 10, 20),
+        cross_attention_dim=2048,
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=256,
+        projection_class_embeddings_input_dim=2816,
+    )
+    return dict(parts, unet=unet, text_encoder_2=second, tokenizer_2=tokenizer)
 
 
 def load(args):
     import torch
 
     from coloredit import ColorEditPipeline
-    from coloredit.tiny import tiny_components
+    from coloredit.tiny import tiny_components, tiny_xl_components
 
     dtype = getattr(torch, args.dtype)
     if args.full_size:
-        pipe = ColorEditPipeline(**full_size_components())
+        pipe = ColorEditPipeline(**full_size_components(args.full_size))
     elif args.model == "tiny":
         pipe = ColorEditPipeline(**tiny_components())
+    elif args.model == "tiny-xl":
+        pipe = ColorEditPipeline(**tiny_xl_components())
     else:
         pipe = ColorEditPipeline.from_pretrained(args.model)
     pipe = pipe.to(args.device, dtype)
@@ -139,7 +155,7 @@ class PeakMemory:
 def measure(args) -> dict:
     """One stage, in this process: {"unet_calls", "unet_rows", "seconds", "peak_mb", "peak_extra_mb"}."""
     import torch
-    from diffusers import StableDiffusionPipeline
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
     from coloredit import preset
 
@@ -160,16 +176,19 @@ def measure(args) -> dict:
     if args.stage == "fast_cached":  # the first edit fills the cache; the measured one edits another photo
         pipe(args.prompt, mask, image=photo, reference=swatch, config=config)
         photo, mask, swatch = inputs(pipe, 1)[0], mask, swatch
-    plain = StableDiffusionPipeline(
-        vae=pipe.vae,
-        text_encoder=pipe.text_encoder,
-        tokenizer=pipe.tokenizer,
-        unet=pipe.unet,
-        scheduler=pipe.scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
+    parts = dict(vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, unet=pipe.unet)
+    if pipe.text_encoder_2 is not None:
+        plain = StableDiffusionXLPipeline(
+            **parts, text_encoder_2=pipe.text_encoder_2, tokenizer_2=pipe.tokenizer_2, scheduler=pipe.scheduler
+        )
+    else:
+        plain = StableDiffusionPipeline(
+            **parts,
+            scheduler=pipe.scheduler,
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
+        )
     plain.set_progress_bar_config(disable=True)
     plain(args.prompt, num_inference_steps=2)  # warm-up
     hook = pipe.unet.register_forward_pre_hook(count, with_kwargs=True)
@@ -201,8 +220,14 @@ def measure(args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="toy", help="toy, tiny, or a diffusers folder / hub id")
-    parser.add_argument("--full-size", action="store_true", help="SD 1.4's architecture, random weights, 512x512")
+    parser.add_argument("--model", default="toy", help="toy, tiny, tiny-xl, or a diffusers folder / hub id")
+    parser.add_argument(
+        "--full-size",
+        nargs="?",
+        const="sd",
+        choices=("sd", "sdxl"),
+        help="random weights at full size: SD 1.4's architecture at 512x512 (sd, the default) or SDXL base's at 1024",
+    )
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
@@ -258,7 +283,9 @@ def ratios(r: dict) -> dict:
 
 
 def print_table(results: dict, args) -> None:
-    model = "SD 1.4 architecture (random weights)" if args.full_size else args.model
+    model = {"sd": "SD 1.4 architecture (random weights)", "sdxl": "SDXL base architecture (random weights)"}.get(
+        args.full_size, args.model
+    )
     print(f"model {model}, {args.steps} steps, {args.device} {args.dtype}")
     print(f"{'':12} {'calls':>7} {'rows':>7} {'seconds':>9} {'peak MB':>9} {'extra MB':>9}")
     for stage in (s for s in STAGES if s in results):

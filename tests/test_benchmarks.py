@@ -40,3 +40,13 @@ def test_edit_speed_benchmark_counts_rows_side_by_side(tmp_path):
         stage = result[f"colors_{colors}"]
         assert (stage["unet_calls"], stage["unet_rows"]) == (2 * steps, steps + steps * (1 + 2 * colors))
     assert result["ratios"]["3 colors/1 unet_rows"] <= 2.0
+
+
+def test_edit_speed_benchmark_runs_the_xl_family_against_diffusers_xl_generation():
+    steps = 2
+    command = [sys.executable, str(BENCHMARK), "--model", "tiny-xl", "--steps", str(steps), "--stages", "floor,fast"]
+    proc = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["floor"]["unet_rows"] == 2 * steps  # StableDiffusionXLPipeline: CFG, two rows a step
+    assert result["fast"]["unet_rows"] == steps + steps + 3 * steps  # as SD 1.x: the family changes no step

@@ -1,18 +1,21 @@
-"""Model families: SD 2.x v-prediction through the same steps, checked against diffusers itself; folders of
-unsupported families refused with one line."""
+"""Model families: SD 2.x v-prediction and SDXL through the same steps, checked against diffusers itself;
+folders of unsupported families refused with one line."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import INTERVENTIONS_OFF, smooth
-from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline
+from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline, StableDiffusionXLPipeline
+from PIL import Image
 
 from coloredit import ColorEditPipeline, preset
 from coloredit.cli import main
 from coloredit.errors import ColorEditError
+from coloredit.images import feather_radius, feather_weights, load_mask
 from coloredit.inversion import NoiseSchedule, ddim_inversion
-from coloredit.tiny import tiny_components
+from coloredit.tiny import tiny_components, tiny_xl_components
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +67,52 @@ def test_v_prediction_ddim_inversion_equals_diffusers_inverse_scheduler(v_compon
     assert (ours[-1:] - latents).abs().max().item() <= 1e-4
 
 
-@pytest.mark.parametrize("family", ["StableDiffusionXLPipeline", "StableDiffusion3Pipeline", "FluxPipeline"])
+@pytest.fixture(scope="module")
+def xl_components():
+    return smooth(tiny_xl_components(seed=2), 0.05)
+
+
+def test_xl_target_branch_equals_diffusers_xl_generation(xl_components):
+    """Both text encoders, the pooled embedding, the size conditioning and the zeroed empty prompt, as
+    diffusers' own SDXL pipeline makes them."""
+    pipe = ColorEditPipeline(**xl_components)
+    pipe.set_progress_bar_config(disable=True)
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    config = preset("paper").replace(num_inference_steps=8, **INTERVENTIONS_OFF)
+    out = pipe("a red car", mask, color="blue", seed=5, config=config)
+    xl = StableDiffusionXLPipeline(**xl_components)
+    xl.set_progress_bar_config(disable=True)
+    expected = xl(
+        "a red car",
+        num_inference_steps=8,
+        guidance_scale=7.5,
+        generator=torch.Generator().manual_seed(5),
+        output_type="latent",
+    ).images
+    assert (out.latents["target"] - expected).abs().max().item() <= 1e-4
+
+
+def test_xl_folder_edits_from_the_cli_keeping_the_background(xl_components, photo, tmp_path, capsys):
+    folder = tmp_path / "tiny-xl"
+    StableDiffusionXLPipeline(**xl_components).save_pretrained(folder, safe_serialization=True)
+    assert ColorEditPipeline.from_pretrained(folder).family.name == "Stable Diffusion XL"
+    image, mask = photo
+    out = tmp_path / "xl.png"
+    args = ["edit", str(image), "--mask", str(mask), "--color", "#2050ff", "--prompt", "a red car"]
+    assert main([*args, "--model", str(folder), "--steps", "4", "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unet"]["rows"] == 4 + 4 * 3  # direct inversion, then 3 a step
+    original, edited = np.asarray(Image.open(image).convert("RGB")), np.asarray(Image.open(out).convert("RGB"))
+    outside = feather_weights(load_mask(mask, (128, 96)), feather_radius(0.02, (128, 96))) == 0
+    assert edited.shape == original.shape and np.array_equal(edited[outside], original[outside])
+
+
+@pytest.mark.parametrize("family", ["StableDiffusion3Pipeline", "FluxPipeline"])
 def test_other_families_exit_2_with_one_line(tmp_path, capsys, family, photo):
     folder = tmp_path / family
     folder.mkdir()
     (folder / "model_index.json").write_text(json.dumps({"_class_name": family}))
-    with pytest.raises(ColorEditError, match=r"supports Stable Diffusion 1\.x and 2\.x"):
+    with pytest.raises(ColorEditError, match=r"supports Stable Diffusion 1\.x, 2\.x .* and XL"):
         ColorEditPipeline.from_pretrained(folder)
     image, mask = photo
     code = main(

@@ -12,12 +12,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
 from PIL import Image
-from transformers import CLIPTextModel, CLIPTokenizer
+from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from . import exact, photos
 from .accounting import CostLedger
@@ -25,7 +26,7 @@ from .attention import BRANCHES, BranchLayout, EditController, reference_of, tar
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
 from .errors import ColorEditError
-from .families import check_family, noise_from_output
+from .families import check_family, family_of, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
 from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion, shifted_trajectory
 from .latents import (
@@ -102,9 +103,11 @@ class ColorEditOutput:
 
 
 class ColorEditPipeline(DiffusionPipeline):
-    """ColorEdit on the components of any Stable Diffusion 1.x/2.x model with CrossAttnUpBlock2Ds."""
+    """ColorEdit on the components of any Stable Diffusion 1.x/2.x or XL model with CrossAttnUpBlock2Ds (XL's
+    second text encoder and tokenizer given as `text_encoder_2`, `tokenizer_2`; `families.py`)."""
 
-    model_cpu_offload_seq = "text_encoder->unet->vae"
+    model_cpu_offload_seq = "text_encoder->text_encoder_2->unet->vae"
+    _optional_components: ClassVar[list[str]] = ["text_encoder_2", "tokenizer_2"]
 
     def __init__(
         self,
@@ -113,11 +116,24 @@ class ColorEditPipeline(DiffusionPipeline):
         tokenizer: CLIPTokenizer,
         unet: UNet2DConditionModel,
         scheduler,
+        text_encoder_2: CLIPTextModelWithProjection | None = None,
+        tokenizer_2: CLIPTokenizer | None = None,
+        force_zeros_for_empty_prompt: bool = True,
     ):
         super().__init__()
         if not isinstance(scheduler, DDIMScheduler):  # the method's inversions are DDIM's
             scheduler = DDIMScheduler.from_config(scheduler.config)
-        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler)
+        self.register_modules(
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            unet=unet,
+            scheduler=scheduler,
+            text_encoder_2=text_encoder_2,
+            tokenizer_2=tokenizer_2,
+        )
+        self.register_to_config(force_zeros_for_empty_prompt=force_zeros_for_empty_prompt)
+        self.family = family_of(self)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.ledger = CostLedger()
         self.inversion_cache: OrderedDict[str, Inversion] = OrderedDict()
@@ -441,7 +457,8 @@ class ColorEditPipeline(DiffusionPipeline):
             controller.set_step(step, timestep)
             for name in known:  # their Values come from their text: hand the processors their embeddings
                 reference = branches[name]
-                controller.reference_text[name] = torch.cat([reference.uncond[step : step + 1], reference.cond])
+                embeddings = torch.cat([reference.uncond[step : step + 1], reference.cond])
+                controller.reference_text[name] = self.family.text_states(embeddings)
 
         on_clean, after_step = [], [ExactSourceTrajectory(s.trajectory)] if exact_source else []
         for target in layout.targets:
@@ -568,32 +585,34 @@ class ColorEditPipeline(DiffusionPipeline):
             embeddings = embeddings.expand(latents.shape[0], -1, -1)
         self.ledger.record_unet(latents.shape[0])
         dtype = self.unet.dtype
-        out = self.unet(latents.to(dtype), timestep, encoder_hidden_states=embeddings.to(dtype)).sample
+        inputs = self.family.unet_kwargs(self, embeddings.to(dtype), latents)
+        out = self.unet(latents.to(dtype), timestep, **inputs).sample
         alpha = self.scheduler.alphas_cumprod[int(timestep)] if alpha is None else alpha
         return noise_from_output(out.to(latents.dtype), latents, alpha, self.scheduler.config.prediction_type)
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
-        tokens = self.tokenizer(
-            prompts,
-            padding="max_length",
-            max_length=self.tokenizer.model_max_length,
-            truncation=True,
-            return_tensors="pt",
-        )
+        """One embedding tensor per prompt, as the model's family makes it (`families.py`)."""
         with torch.no_grad():
-            return self.text_encoder(tokens.input_ids.to(self.device))[0].float()
+            return self.family.encode_text(self, prompts)
 
     @torch.no_grad()
     def encode_image(self, image: Image.Image) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
-        latent = self.vae.encode(pixels.to(self.device, self.vae.dtype)).latent_dist.mean
+        latent = self.vae.encode(pixels.to(self.device, self.vae_dtype())).latent_dist.mean
         return latent.float() * self.vae.config.scaling_factor
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> Image.Image:
-        pixels = self.vae.decode((latents / self.vae.config.scaling_factor).to(self.vae.dtype)).sample
+        pixels = self.vae.decode((latents / self.vae.config.scaling_factor).to(self.vae_dtype())).sample
         array = (pixels[0].float() / 2 + 0.5).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         return Image.fromarray((array * 255).round().astype(np.uint8))
+
+    def vae_dtype(self) -> torch.dtype:
+        """SDXL's VAE overflows in fp16: where the family and the VAE's config say so, it runs in fp32, as
+        diffusers' XL pipelines do."""
+        if self.family.upcast_vae and self.vae.dtype == torch.float16 and self.vae.config.get("force_upcast"):
+            self.vae.to(torch.float32)
+        return self.vae.dtype
 
     def uncond_per_step(self, inversion: Inversion, empty: torch.Tensor, steps: int) -> torch.Tensor:
         if inversion.uncond_embeddings is not None:

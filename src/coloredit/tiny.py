@@ -92,3 +92,46 @@ def tiny_components(seed: int = 0, sample_size: int = 8, in_channels: int = 4) -
         unet=unet.eval(),
         scheduler=DDIMScheduler(**SD_SCHEDULER),
     )
+
+
+def tiny_xl_components(seed: int = 0, sample_size: int = 8) -> dict:
+    """SDXL's components at toy size: a U-Net with the text-and-size conditioning (`text_time`), two CLIP
+    text encoders (the second with a projection: the pooled embedding), the x8 VAE; for the XL family's tests."""
+    from transformers import CLIPTextModelWithProjection
+
+    parts = tiny_components(seed, sample_size)
+    torch.manual_seed(seed + 1)
+    tokenizer = parts["tokenizer"]
+    config = CLIPTextConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        vocab_size=600,
+        max_position_embeddings=16,
+        projection_dim=32,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    unet = UNet2DConditionModel(
+        sample_size=sample_size,
+        layers_per_block=1,
+        block_out_channels=(32, 64, 64),
+        norm_num_groups=16,
+        cross_attention_dim=64,  # both encoders' hidden states side by side
+        attention_head_dim=8,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=8 * 6 + 32,  # six size numbers, then the pooled embedding
+        use_linear_projection=True,
+    )
+    return dict(
+        parts,
+        unet=unet.eval(),
+        text_encoder=CLIPTextModel(config).eval(),
+        text_encoder_2=CLIPTextModelWithProjection(config).eval(),
+        tokenizer_2=tokenizer,
+    )
