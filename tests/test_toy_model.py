@@ -1,5 +1,5 @@
-"""The shipped toy model (v2): small, loads offline in stock diffusers, draws the prompted colors, and the
-demo's numbers are true."""
+"""The shipped toy model (v2, 4000 U-Net steps): small, loads offline in stock diffusers, draws the prompted
+colors and shapes, and the demo's numbers are true."""
 
 import json
 import os
@@ -37,12 +37,13 @@ def test_toy_model_ships_small_in_fp16_and_loads_in_stock_diffusers():
 
 
 def test_toy_model_generates_the_prompted_colors(toy):
-    """A regression guard, not the goal: the shipped v2 (1600 U-Net steps) draws the prompted basic color word
-    0.525 of the time on these 120 samples, far above chance (1/12); the toy-world issue asks 0.85 per word and
-    shape, which needs longer training (see the closing note)."""
+    """A regression guard, not the goal: on these 120 samples the shipped model (4000 U-Net steps) draws the
+    prompted basic color word 0.625 of the time and the prompted shape 0.70 (v2 at 1600 steps: 0.525 and
+    0.14), far above chance (1/12, 1/10); the toy-world issue asks 0.85 per word and shape (see the closing
+    note)."""
     scores = score_generation(toy, per_pair=1, steps=50, guidance=7.5, seed=0, two_object=0)
     assert scores["samples"] == 120  # 12 basic color words x 10 shapes, each its own seed
-    assert scores["color_accuracy"] >= 0.45, scores
+    assert scores["color_accuracy"] >= 0.55 and scores["shape_accuracy"] >= 0.6, scores
 
 
 def test_demo_prints_what_its_images_show(tmp_path):
