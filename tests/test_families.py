@@ -25,32 +25,6 @@ def v_components():
     return parts
 
 
-def test_v_prediction_target_branch_equals_diffusers_generation(v_components):
-    pipe = ColorEditPipeline(**v_components)
-    pipe.set_progress_bar_config(disable=True)
-    mask = torch.zeros(64, 64, dtype=torch.bool)
-    mask[16:48, 16:48] = True
-    out = pipe(
-        "a red car",
-        mask.numpy(),
-        color="blue",
-        seed=5,
-        config=preset("paper").replace(num_inference_steps=8, **INTERVENTIONS_OFF),
-    )
-    sd = StableDiffusionPipeline(
-        **v_components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
-    )
-    sd.set_progress_bar_config(disable=True)
-    expected = sd(
-        "a red car",
-        num_inference_steps=8,
-        guidance_scale=7.5,
-        generator=torch.Generator().manual_seed(5),
-        output_type="latent",
-    ).images
-    assert (out.latents["target"] - expected).abs().max().item() <= 1e-4
-
-
 def test_v_prediction_ddim_inversion_equals_diffusers_inverse_scheduler(v_components):
     pipe = ColorEditPipeline(**v_components)
     schedule = NoiseSchedule(pipe.scheduler, 10)
@@ -72,18 +46,26 @@ def xl_components():
     return smooth(tiny_xl_components(seed=2), 0.05)
 
 
-def test_xl_target_branch_equals_diffusers_xl_generation(xl_components):
-    """Both text encoders, the pooled embedding, the size conditioning and the zeroed empty prompt, as
-    diffusers' own SDXL pipeline makes them."""
-    pipe = ColorEditPipeline(**xl_components)
+@pytest.mark.parametrize("family", ["v-prediction", "xl"])
+def test_target_branch_equals_the_family_s_diffusers_generation(family, v_components, xl_components):
+    """Every edit off, the target branch is diffusers' own generation: SD 2.x's v prediction through
+    `StableDiffusionPipeline`; for XL both text encoders, the pooled embedding, the size conditioning and the
+    zeroed empty prompt, as `StableDiffusionXLPipeline` makes them."""
+    parts = v_components if family == "v-prediction" else xl_components
+    pipe = ColorEditPipeline(**parts)
     pipe.set_progress_bar_config(disable=True)
     mask = np.zeros((64, 64), bool)
     mask[16:48, 16:48] = True
     config = preset("paper").replace(num_inference_steps=8, **INTERVENTIONS_OFF)
     out = pipe("a red car", mask, color="blue", seed=5, config=config)
-    xl = StableDiffusionXLPipeline(**xl_components)
-    xl.set_progress_bar_config(disable=True)
-    expected = xl(
+    if family == "xl":
+        reference = StableDiffusionXLPipeline(**parts)
+    else:
+        reference = StableDiffusionPipeline(
+            **parts, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+        )
+    reference.set_progress_bar_config(disable=True)
+    expected = reference(
         "a red car",
         num_inference_steps=8,
         guidance_scale=7.5,

@@ -18,6 +18,14 @@ SD_SCHEDULER = dict(
     set_alpha_to_one=False,
     steps_offset=1,
 )
+TINY_CLIP = dict(  # the tiny text encoders' size
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    vocab_size=600,
+    max_position_embeddings=16,
+)
 TINY_WORDS = (
     "a",
     "an",
@@ -68,19 +76,7 @@ def tiny_components(seed: int = 0, sample_size: int = 8, in_channels: int = 4) -
         up_block_types=("UpDecoderBlock2D",) * 4,
         sample_size=sample_size * 8,
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            vocab_size=600,
-            max_position_embeddings=16,
-            bos_token_id=0,
-            eos_token_id=2,
-            pad_token_id=1,
-        )
-    )
+    text_encoder = CLIPTextModel(CLIPTextConfig(**TINY_CLIP, bos_token_id=0, eos_token_id=2, pad_token_id=1))
     tokenizer = build_tokenizer(TINY_WORDS, model_max_length=16)
     text_encoder.config.eos_token_id = tokenizer.eos_token_id
     text_encoder.config.bos_token_id = tokenizer.bos_token_id
@@ -103,12 +99,7 @@ def tiny_xl_components(seed: int = 0, sample_size: int = 8) -> dict:
     torch.manual_seed(seed + 1)
     tokenizer = parts["tokenizer"]
     config = CLIPTextConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        vocab_size=600,
-        max_position_embeddings=16,
+        **TINY_CLIP,
         projection_dim=32,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
