@@ -427,11 +427,13 @@ class ColorEditPipeline(DiffusionPipeline):
         under direct inversion): one target per reference, named target, target1, ... (reference, reference1,
         ...), each edited toward its own reference exactly as a single edit would be."""
         s, steps = source.branch, len(schedule)
-        branches = {"source": s}
+        branches, encoded = {"source": s}, {}
         for i, reference in enumerate(references):
             prompt = self.target_prompt(s.prompt, reference.prompt, config)
+            if prompt not in encoded:  # colorways' targets mostly share one prompt: encode it once
+                encoded[prompt] = self.encode_text([prompt])
             target = target_name(i)
-            branches[target] = Branch(prompt, s.initial_latents, self.encode_text([prompt]), s.uncond, s.region)
+            branches[target] = Branch(prompt, s.initial_latents, encoded[prompt], s.uncond, s.region)
             branches[reference_of(target)] = reference
         # A reference whose trajectory is known (an inverted image) and whose image features no edit reads
         # need not be a row: its Values come from its text, its latents from its trajectory.
