@@ -1,5 +1,6 @@
-"""Masks without painting: SAM points and boxes (a tiny random SAM built from a config), bad prompts exit 2,
-and an edit driven by a click keeps the background."""
+"""Masks without painting: SAM points and boxes, Grounding DINO's box for a phrase (tiny random models built
+from configs), bad prompts exit 2, an edit driven by a click keeps the background, and a click on the
+reference does what a mask file of the same region does."""
 
 import json
 
@@ -48,6 +49,59 @@ def sam_dir(tmp_path_factory):
     SamModel(config).save_pretrained(folder)
     SamProcessor(
         image_processor=SamImageProcessorPil(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64})
+    ).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def detector_dir(tmp_path_factory):
+    from transformers import (
+        BertConfig,
+        BertTokenizerFast,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
+        GroundingDinoImageProcessorPil,
+    )
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-grounding-dino")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "red", "car"]
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    backbone = SwinConfig(
+        image_size=64,
+        patch_size=4,
+        embed_dim=8,
+        depths=[1] * 4,
+        num_heads=[1] * 4,
+        window_size=2,
+        out_indices=[2, 3, 4],
+    )
+    text = BertConfig(
+        vocab_size=len(words), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    )
+    config = GroundingDinoConfig(
+        backbone_config=backbone,
+        text_config=text,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=2,  # the box heads of the decoder layers after the first are tied to its
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        num_queries=10,
+        max_text_len=16,
+        encoder_n_points=2,
+        decoder_n_points=2,
+    )
+    GroundingDinoForObjectDetection(config).save_pretrained(folder)
+    GroundingDinoProcessor(
+        image_processor=GroundingDinoImageProcessorPil(size={"shortest_edge": 64, "longest_edge": 96}),
+        tokenizer=BertTokenizerFast(vocab_file=str(folder / "vocab.txt")),
     ).save_pretrained(folder)
     return folder
 
@@ -110,3 +164,60 @@ def test_edit_from_a_click_keeps_the_background(photo, sam_dir, model_dir, tmp_p
     outside = feather_weights(mask, feather_radius(0.02, mask.shape)) == 0
     original = np.asarray(Image.open(image).convert("RGB"))
     assert np.array_equal(np.asarray(Image.open(out).convert("RGB"))[outside], original[outside])
+
+
+@torch.no_grad()
+def test_text_mask_with_a_detector_is_sam_cut_of_the_detectors_best_box(photo, sam_dir, detector_dir, tmp_path, capsys):
+    from transformers import AutoProcessor, GroundingDinoForObjectDetection
+
+    from coloredit.masks import sam_mask
+
+    image, _ = photo
+    out = tmp_path / "mask.png"
+    args = ["mask", str(image), "--text", "Red car", "--detector-model", str(detector_dir), "--sam-model", str(sam_dir)]
+    assert main([*args, "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"] == "grounding-dino+sam"
+    # the reference: transformers' own detection (as its model card shows it), best box clipped to the image
+    picture = Image.open(image)
+    processor = AutoProcessor.from_pretrained(detector_dir)
+    detector = GroundingDinoForObjectDetection.from_pretrained(detector_dir).eval()
+    inputs = processor(images=picture, text="red car.", return_tensors="pt")
+    found = processor.post_process_grounded_object_detection(
+        detector(**inputs), inputs.input_ids, threshold=0.25, text_threshold=0.25, target_sizes=[(96, 128)]
+    )[0]
+    x0, y0, x1, y1 = found["boxes"][int(found["scores"].argmax())].tolist()
+    box = (max(x0, 0.0), max(y0, 0.0), min(x1, 128.0), min(y1, 96.0))
+    expected = sam_mask(image, box=box, model=str(sam_dir))
+    assert np.array_equal(np.asarray(Image.open(out)) == 255, expected)
+
+
+def test_a_click_on_the_reference_does_what_a_mask_file_of_that_region_does(photo, sam_dir, model_dir, tmp_path):
+    image, mask = photo
+    reference = tmp_path / "reference.png"  # colors that change across the picture: every region has its own
+    Image.fromarray(np.asarray(Image.open(image))[::-1, :80]).save(reference)
+    common = ["edit", str(image), "--mask", str(mask), "--reference", str(reference), "--prompt", "a red car"]
+    common += ["--model", str(model_dir), "--steps", "3", "--set", "inversion=ddim"]
+    clicked, painted, region = tmp_path / "clicked.png", tmp_path / "painted.png", tmp_path / "region.png"
+    sam = ["--sam-model", str(sam_dir)]
+    assert main(["mask", str(reference), "--point", "60,30", *sam, "-o", str(region)]) == 0
+    assert main([*common, "--reference-point", "60,30", *sam, "-o", str(clicked)]) == 0
+    assert main([*common, "--reference-mask", str(region), "-o", str(painted)]) == 0
+    assert np.array_equal(np.asarray(Image.open(clicked)), np.asarray(Image.open(painted)))
+    automatic = tmp_path / "automatic.png"  # the reference's object found without a prompt: another region
+    assert main([*common, "-o", str(automatic)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(clicked)), np.asarray(Image.open(automatic)))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--reference-point", "500,5"], "outside"),
+        (["--reference-point", "5,5", "--reference-mask", "x.png"], "in place of --reference-mask"),
+    ],
+)
+def test_bad_reference_prompts_exit_2_before_the_model_loads(photo, tmp_path, capsys, extra, message):
+    image, mask = photo
+    args = ["edit", str(image), "--mask", str(mask), "--reference", str(image), "--prompt", "a car"]
+    code = main([*args, *extra, "--model", str(tmp_path / "no-such-model"), "-o", str(tmp_path / "e.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -57,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the color is in the reference image (default: its alpha, else its object found automatically)",
     )
     edit.add_argument(
+        "--reference-text", metavar="PHRASE", help="in place of --reference-mask: the object a phrase names"
+    )
+    edit.add_argument(
+        "--reference-point",
+        action="append",
+        default=[],
+        metavar="X,Y",
+        help="in place of --reference-mask: a click (SAM)",
+    )
+    edit.add_argument("--reference-box", metavar="X0,Y0,X1,Y1", help="in place of --reference-mask: a box (SAM)")
+    edit.add_argument(
         "--prompt",
         action="append",
         required=True,
@@ -227,25 +238,54 @@ def _numbers(text: str, count: int, what: str) -> tuple[float, ...]:
 
 
 def mask_from_prompts(args: argparse.Namespace, image, pipe_loader) -> np.ndarray | None:
-    """The mask the prompts of `args` ask for (None when there are none); the pipeline is loaded only for an
-    attention mask."""
-    from . import masks
+    """The object mask the prompts of `args` ask for (None when there are none)."""
+    return prompted_mask(args, image, args.mask_text, args.point, args.negative_point, args.box, pipe_loader)
 
-    points = [_numbers(p, 2, "point") for p in args.point]
-    negative = [_numbers(p, 2, "point") for p in args.negative_point]
-    box = _numbers(args.box, 4, "box") if args.box else None
-    sam = args.sam_model or DEFAULT_SAM
-    if args.mask_text and (points or negative or box):
+
+def reference_mask_from_prompts(args: argparse.Namespace, reference, pipe_loader) -> np.ndarray | None:
+    """Where the color is in the reference image, by the `--reference-*` prompts (None when there are none)."""
+    return prompted_mask(
+        args, reference, args.reference_text, args.reference_point, [], args.reference_box, pipe_loader
+    )
+
+
+def checked_prompts(image, text: str | None, points: list[str], negative: list[str], box: str | None) -> tuple:
+    """The prompts parsed, (points, negative points, box), checked against the image: a one-line
+    ColorEditError before any model loads."""
+    from . import masks
+    from .photos import open_photo
+
+    points = [_numbers(p, 2, "point") for p in points]
+    negative = [_numbers(p, 2, "point") for p in negative]
+    box = _numbers(box, 4, "box") if box else None
+    if text and (points or negative or box):
         raise ColorEditError("give a phrase, or points and a box, not both")
     if points or negative or box:
-        from .photos import open_photo
-
         masks.check_prompts(open_photo(image)[0].size, points, negative, box)
+    return points, negative, box
+
+
+def prompted_mask(
+    args: argparse.Namespace,
+    image,
+    text: str | None,
+    points: list[str],
+    negative: list[str],
+    box: str | None,
+    pipe_loader,
+) -> np.ndarray | None:
+    """A phrase's mask (the model's attention, or Grounding DINO + SAM with `--detector-model`), or SAM's for
+    points and a box; None when nothing is asked. The pipeline is loaded only for an attention mask."""
+    from . import masks
+
+    points, negative, box = checked_prompts(image, text, points, negative, box)
+    sam = args.sam_model or DEFAULT_SAM
+    if points or negative or box:
         return masks.sam_mask(image, points, negative, box, model=sam)
-    if args.mask_text:
+    if text:
         if args.detector_model:
-            return masks.grounded_mask(image, args.mask_text, args.detector_model, sam)
-        return masks.attention_mask(pipe_loader(), image, args.mask_text)
+            return masks.grounded_mask(image, text, args.detector_model, sam)
+        return masks.attention_mask(pipe_loader(), image, text)
     return None
 
 
@@ -320,6 +360,11 @@ def run_edit(args: argparse.Namespace) -> int:
     if len(args.prompt) not in (1, len(references)):
         raise ColorEditError(f"{len(args.prompt)} --prompt for {len(references)} objects: give one, or one each")
     prompts = args.prompt * len(references) if len(args.prompt) == 1 else args.prompt
+    reference_prompted = bool(args.reference_text or args.reference_point or args.reference_box)
+    if reference_prompted and (kind != "reference" or len(references) != 1 or args.reference_mask):
+        raise ColorEditError(
+            "--reference-text/-point/-box mark the object of one --reference, in place of --reference-mask"
+        )
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
     check_output(output, args.force)
 
@@ -332,11 +377,18 @@ def run_edit(args: argparse.Namespace) -> int:
         print(f"coloredit: {notice}", file=sys.stderr)
     for mask, ref in zip(args.mask, references, strict=False):
         check_inputs(mask, image, **{kind: ref}, reference_mask=args.reference_mask)
+    checked_prompts(args.image, args.mask_text, args.point, args.negative_point, args.box)
+    if reference_prompted:
+        open_photo(references[0], "reference image")
+        checked_prompts(references[0], args.reference_text, args.reference_point, [], args.reference_box)
 
     started = time.perf_counter()
     pipe = load_pipeline(args.model, args.device, args.dtype)
     load_seconds = time.perf_counter() - started
     masks = args.mask or [mask_from_prompts(args, image, lambda: pipe)]
+    reference_mask = args.reference_mask
+    if reference_prompted:
+        reference_mask = reference_mask_from_prompts(args, references[0], lambda: pipe)
 
     from .pipeline import ObjectEdit
 
@@ -344,7 +396,7 @@ def run_edit(args: argparse.Namespace) -> int:
         ObjectEdit(
             mask=mask,
             reference_prompt=args.reference_prompt,
-            reference_mask=args.reference_mask,
+            reference_mask=reference_mask,
             prompt=prompt,
             **{kind: ref},
         )

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", type=Path, default=Path("src/coloredit/assets/toy"))
     train.add_argument("--work", type=Path, default=Path("runs/toy-train"), help="checkpoints (resume from here)")
     train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--device", default="cpu", help="where the models learn, e.g. cuda")
     train.add_argument(
         "--stages",
         default="vae,unet,decoder",
@@ -71,10 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         from .train import STAGES
         from .train import train as run_training
 
-        stages = tuple(args.stages.split(","))
+        stages = tuple(filter(None, args.stages.split(",")))  # none: only write the folder
         if set(stages) - set(STAGES):
             parser.error(f"--stages: choose from {','.join(STAGES)}")
-        out = run_training(args.out, args.work, config, stages)
+        out = run_training(args.out, args.work, config, stages, args.device)
         seconds = time.perf_counter() - started
         done = f"wrote {out}" if out else f"stages {args.stages} done (the others are not)"
         print(f"{done} in {seconds:.0f} s", file=sys.stderr)

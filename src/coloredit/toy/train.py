@@ -125,6 +125,7 @@ def fit_vae(
             group["lr"] = lr * lr_factor(step, steps, warmup)
         g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS[stage] + step)
         batch = _crop(images[torch.randint(len(images), (batch_size,), generator=g)], crop, g)
+        batch = batch.to(_device(vae))
         posterior = vae.encode(batch).latent_dist
         recon = vae.decode(posterior.sample(generator=g)).sample
         loss = F.mse_loss(recon, batch) + 0.1 * F.l1_loss(recon, batch)
@@ -140,8 +141,14 @@ def fit_vae(
             save_state({"weights": vae.state_dict(), "opt": opt.state_dict(), "step": step + 1}, state_path)
 
 
+def _device(module: torch.nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
 def load_state(path: Path) -> dict:
-    return torch.load(path, weights_only=False) if path.exists() else {}
+    """A stage's checkpoint, on the CPU whichever device wrote it (the modules' `load_state_dict` and the
+    optimizer's move it to theirs)."""
+    return torch.load(path, weights_only=False, map_location="cpu") if path.exists() else {}
 
 
 def save_state(state, path: Path) -> None:
@@ -153,15 +160,19 @@ def save_state(state, path: Path) -> None:
 STAGES = ("vae", "unet", "decoder")
 
 
-def train(out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = STAGES) -> Path | None:
-    """Train (or resume) `stages`; once every stage is complete, write a diffusers pipeline folder (fp16
-    safetensors) to `out` and return it. The U-Net and decoder stages need a complete VAE stage."""
+def train(
+    out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = STAGES, device: str = "cpu"
+) -> Path | None:
+    """Train (or resume) `stages` on `device`; once every stage is complete, write a diffusers pipeline folder
+    (fp16 safetensors) to `out` and return it. The U-Net and decoder stages need a complete VAE stage. The
+    random draws (batches, noise) are made on the CPU whatever the device, so a GPU run follows the CPU
+    recipe draw for draw (its arithmetic differs in the last bits)."""
     work.mkdir(parents=True, exist_ok=True)
     paths = {stage: work / f"{stage}.pt" for stage in STAGES}
     images, captions = dataset(config, work)
     torch.manual_seed(config.seed)  # the initial weights; a resumed run replaces them with its checkpoint
     tokenizer = toy_tokenizer()
-    vae, unet, text_encoder = toy_vae(), toy_unet(), toy_text_encoder(tokenizer)
+    vae, unet, text_encoder = toy_vae().to(device), toy_unet().to(device), toy_text_encoder(tokenizer).to(device)
 
     # -- the VAE ------------------------------------------------------------------------------------
     if "vae" in stages:
@@ -186,11 +197,11 @@ def train(out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = 
 
     cache = work / f"latents-{config.seed}-{config.images}-{config.vae_steps}.pt"  # encoding costs minutes
     if cache.exists():
-        latents = torch.load(cache)
+        latents = torch.load(cache, map_location=device)
     else:
         with torch.no_grad():
-            latents = torch.cat([vae.encode(chunk).latent_dist.mean for chunk in images.split(512)])
-        save_state(latents, cache)
+            latents = torch.cat([vae.encode(chunk.to(device)).latent_dist.mean for chunk in images.split(512)])
+        save_state(latents.cpu(), cache)
     scaling = float(1.0 / latents.std())
     vae.register_to_config(scaling_factor=scaling)
     latents = latents * scaling
@@ -232,7 +243,7 @@ def train(out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = 
     pipe = ColorEditPipeline(
         vae=vae, text_encoder=ema_text.eval(), tokenizer=tokenizer, unet=ema_unet.eval(), scheduler=toy_scheduler()
     )
-    pipe.to(torch.float16).save_pretrained(out, safe_serialization=True)
+    pipe.to("cpu", torch.float16).save_pretrained(out, safe_serialization=True)
     return out
 
 
@@ -277,17 +288,17 @@ def fit_unet(
             group["lr"] = config.unet_lr * lr_factor(step, config.unet_steps, config.warmup)
         g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS["unet"] + step)
         index = torch.randint(len(latents), (config.unet_batch,), generator=g)
-        clean = latents[index]
+        clean = latents[index.to(latents.device)]
         kind = torch.multinomial(caption_share, config.unet_batch, replacement=True, generator=g)
         tokens = torch.where(
             torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption, empty_ids, ids[index, kind]
         )
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.unet_batch,), generator=g)
-        noise = torch.randn(clean.shape, generator=g)
-        noisy = noise_scheduler.add_noise(clean, noise, t)
-        pred = unet(noisy, t, encoder_hidden_states=text_encoder(tokens)[0]).sample
+        noise = torch.randn(clean.shape, generator=g).to(clean.device)
+        noisy = noise_scheduler.add_noise(clean, noise, t.to(clean.device))
+        pred = unet(noisy, t.to(clean.device), encoder_hidden_states=text_encoder(tokens.to(clean.device))[0]).sample
         snr = alphas[t] / (1 - alphas[t])
-        weight = torch.clamp(snr, max=config.min_snr) / snr
+        weight = (torch.clamp(snr, max=config.min_snr) / snr).to(clean.device)
         loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
         opt.zero_grad()
         loss.backward()
