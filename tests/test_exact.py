@@ -107,3 +107,23 @@ def test_decomposition_reads_achromatic_and_light_colors(color):
     scene = render(12, shape="cube", color=color, objects=1, pattern=None, glossy=False, jpeg=0)
     albedo = decompose(scene.image, scene.mask).srgb()
     assert delta_e00(rgb_to_lab(np.array(albedo) / 255), rgb_to_lab(np.array(COLOR_TERMS[color]) / 255)) < 6.0
+
+
+def test_recolor_of_an_object_in_a_big_photo_depends_only_on_its_surroundings():
+    """The same object in a 4x larger canvas with other content far away: the same pixels around it, the
+    rest untouched; and a decomposition made once serves every color (colorways) with the same result."""
+    scene = render(SEEDS[0], jpeg=0)
+    rng = np.random.default_rng(0)
+    canvas = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    canvas[100:164, 40:104] = scene.image
+    mask = np.zeros((256, 256), bool)
+    mask[100:164, 40:104] = scene.mask
+    for target in [(20, 180, 60), (250, 240, 30)]:
+        small = recolor(scene.image, scene.mask, target, hint_rgb=hint(scene))
+        big = recolor(canvas, mask, target, hint_rgb=hint(scene))
+        assert np.array_equal(big[100:164, 40:104], small)
+        outside = np.ones((256, 256), bool)
+        outside[100:164, 40:104] = False
+        assert np.array_equal(big[outside], canvas[outside])
+        once = decompose(canvas, mask, hint(scene))
+        assert np.array_equal(recolor(canvas, mask, target, source=once), big)

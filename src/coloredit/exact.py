@@ -31,8 +31,15 @@ FIT_LAB = (8.0, 16.0)  # CIELAB distance from the main-color model: fits fully b
 DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
 
 
+_LINEAR_OF_BYTE = srgb_to_linear(np.arange(256) / 255.0)  # the same values, looked up: 8-bit photos are big
+OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
+
+
 def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
-    return srgb_to_linear(np.asarray(srgb_uint8, dtype=np.float64) / 255.0)
+    values = np.asarray(srgb_uint8)
+    if values.dtype == np.uint8:
+        return _LINEAR_OF_BYTE[values]
+    return srgb_to_linear(np.asarray(values, dtype=np.float64) / 255.0)
 
 
 def to_srgb_uint8(linear: np.ndarray) -> np.ndarray:
@@ -101,12 +108,15 @@ def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
 
 
 def _smooth_fit(fit: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The fit as a map, with a 3x3 median inside the object: no speckles."""
+    """The fit as a map, with a 3x3 median inside the object: no speckles. (On the object's box, with a
+    margin: the same values as on the whole picture, at the object's cost.)"""
     from scipy import ndimage
 
-    plane = np.zeros(mask.shape)
-    plane[mask] = fit
-    return ndimage.median_filter(plane, size=3)[mask]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
+    plane = np.zeros(mask[box].shape)
+    plane[mask[box]] = fit
+    return ndimage.median_filter(plane, size=3)[mask[box]]
 
 
 def _smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:
@@ -171,17 +181,36 @@ def recolor(
     target_rgb: tuple[int, int, int],
     rendered: np.ndarray | None = None,
     hint_rgb: tuple[int, int, int] | None = None,
+    source: Decomposition | None = None,
 ) -> np.ndarray:
     """The image with the masked object's main color set to the lit albedo `target_rgb`, its shading,
     highlights and second colors kept. Where the source is too dark to read its shading, `rendered` (the
     diffusion model's re-rendering, same size) gives it. Pixels that mix object and background along the
     outline (one pixel either side of the mask's edge) change by their share of object; every other pixel
-    outside the mask is returned unchanged."""
+    outside the mask is returned unchanged. `source`, the object's `decompose` (with `hint_rgb`), saves
+    computing it again when one object is recolored to many colors. Only the object's box (plus
+    OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return image.copy()
+    box = (
+        slice(max(rows[0] - OUTLINE_REACH, 0), rows[-1] + OUTLINE_REACH + 1),
+        slice(max(cols[0] - OUTLINE_REACH, 0), cols[-1] + OUTLINE_REACH + 1),
+    )
+    out = image.copy()
+    part = None if rendered is None else np.asarray(rendered)[box]
+    source = source or decompose(image[box], mask[box], hint_rgb)
+    out[box] = _recolor_box(image[box], mask[box], target_rgb, part, source)
+    return out
+
+
+def _recolor_box(
+    image: np.ndarray, mask: np.ndarray, target_rgb: tuple[int, int, int], rendered: np.ndarray | None, source
+) -> np.ndarray:
     from scipy import ndimage
 
-    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
     target = to_linear(np.array(target_rgb, dtype=np.float64))
-    source = decompose(image, mask, hint_rgb)
     shade, specular = source.shade, source.specular
     # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how much
     # the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.

@@ -66,6 +66,15 @@ class Source:
     original: Image.Image | None
     inversion: Inversion | None
     mask: np.ndarray | None = None  # the object's pixels at the original's size (step 2)
+    decompositions: dict[tuple[int, int], exact.Decomposition] = field(default_factory=dict, repr=False)
+
+    def decomposed(self, image: np.ndarray, mask: np.ndarray) -> exact.Decomposition:
+        """The object's shade/albedo split (`exact.py`) at the image's size, made once for every color of
+        a colorway (the image at one size is always the same one: the original, or it at the working size)."""
+        size = image.shape[:2]
+        if size not in self.decompositions:
+            self.decompositions[size] = exact.decompose(image, mask, prompt_color(self.branch.prompt))
+        return self.decompositions[size]
 
 
 @dataclass
@@ -392,8 +401,8 @@ class ColorEditPipeline(DiffusionPipeline):
         its trajectory the source's inverted noise around that latent; no U-Net call."""
         image = source.original.resize(source.work_size, Image.Resampling.LANCZOS)
         mask = np.asarray(Image.fromarray(source.mask).resize(source.work_size, Image.Resampling.NEAREST)) > 0
-        hint = prompt_color(source.branch.prompt)
-        recolored = Image.fromarray(exact.recolor(np.asarray(image), mask, rgb, hint_rgb=hint))
+        pixels = np.asarray(image)
+        recolored = Image.fromarray(exact.recolor(pixels, mask, rgb, source=source.decomposed(pixels, mask)))
         clean = self.encode_image(recolored)
         trajectory = shifted_trajectory(source.inversion.latents.to(self.device), clean, schedule)
         prompt = prompt or with_color_word(source.branch.prompt, name_color(rgb))
@@ -529,12 +538,13 @@ class ColorEditPipeline(DiffusionPipeline):
         outside the feathered mask."""
         edited = self.decode(target).resize(original.size, Image.Resampling.LANCZOS)
         if config.exact_color and reference.target_rgb is not None:
+            pixels = np.asarray(original.convert("RGB"))
             recolored = exact.recolor(
-                np.asarray(original.convert("RGB")),
+                pixels,
                 source.mask,
                 reference.target_rgb,
                 rendered=np.asarray(edited),
-                hint_rgb=prompt_color(source.branch.prompt),
+                source=source.decomposed(pixels, source.mask),
             )
             edited = Image.fromarray(recolored)
         if not config.paste_back:
