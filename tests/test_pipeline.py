@@ -193,6 +193,20 @@ def test_direct_inversion_edits_with_three_rows_a_step(pipe, photo):
     assert torch.equal(out.latents["source"], out.inversion.latents[:1].to(out.latents["source"]))
 
 
+def test_guidance_one_drops_the_unconditional_rows_and_changes_nothing_else(pipe, photo):
+    """CFG at scale 1 is the conditional estimate: the edit's rows hold no unconditional half (2 a step for
+    a target and the source instead of 3), and the target is what a scale a hair above 1 gives with them."""
+    image_path, mask_path = photo
+    config = preset("coloredit").replace(num_inference_steps=6, guidance_scale=1.0)
+    args = ("a red car", mask_path)
+    swatch = Image.new("RGB", (32, 24), (30, 200, 90))
+    plain = pipe(*args, image=image_path, reference=swatch, config=config)
+    guided = pipe(*args, image=image_path, reference=swatch, config=config.replace(guidance_scale=1.0 + 1e-6))
+    assert plain.unet["by_stage"]["edit"] == {"calls": 6, "rows": 2 * 6}
+    assert guided.unet["by_stage"]["edit"] == {"calls": 6, "rows": 3 * 6}
+    assert (plain.latents["target"] - guided.latents["target"]).abs().max().item() <= 1e-4
+
+
 @pytest.mark.parametrize("method", ["ddim", "negative-prompt", "direct", "null-text"])
 def test_inversion_methods_reconstruct_the_source(pipe, photo, method):
     image_path, mask_path = photo

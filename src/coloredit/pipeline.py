@@ -460,6 +460,8 @@ class ColorEditPipeline(DiffusionPipeline):
         # was made with, serves both halves of every target.
         exact_source = source.inversion is not None and source.inversion.method == "direct"
         layout = BranchLayout(names, unguided=("source",) if exact_source else ())
+        if config.guidance_scale == 1:  # guidance 1 is the conditional estimate alone: no unconditional rows
+            layout = BranchLayout(names, unguided=names)
         controller = EditController(
             config, steps, schedule.num_train_timesteps, layout, regions={n: b.region for n, b in branches.items()}
         )

@@ -28,7 +28,7 @@ class ReferenceAppearance(AttentionEdit):
             reference_branch = reference_of(target_branch)
             target_region = self.controller.region(target_branch, tokens) > 0.5
             reference_region = self.controller.region(reference_branch, tokens) > 0.5
-            for half in range(layout.halves):
+            for half in layout.halves:
                 target, reference = layout.row(half, target_branch), layout.row(half, reference_branch)
                 extra_key[target], extra_value[target] = key[reference], value[reference]
                 allowed[target, 0, :, tokens:] = target_region[:, None] & reference_region[None, :]

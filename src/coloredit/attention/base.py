@@ -40,9 +40,9 @@ class AttentionEdit:
         return query, key, value, mask
 
     def source_into_target(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
-        """Copies of the tensors whose target rows (every target's) hold the source rows, in both CFG halves."""
+        """Copies of the tensors whose target rows (every target's) hold the source rows, in each CFG half."""
         layout, copies = self.controller.layout, [t.clone() for t in tensors]
-        for half in range(layout.halves):
+        for half in layout.halves:
             source = layout.row(half, "source")
             for name in layout.targets:
                 for copy in copies:

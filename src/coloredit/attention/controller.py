@@ -28,11 +28,15 @@ class BranchLayout:
 
     branches: tuple[str, ...] = BRANCHES
     unguided: tuple[str, ...] = ()
-    halves: int = 2
 
     @property
     def guided(self) -> tuple[str, ...]:
         return tuple(b for b in self.branches if b not in self.unguided)
+
+    @property
+    def halves(self) -> tuple[int, ...]:
+        """The CFG halves in the batch: 0, the unconditional (where a branch is guided), and 1, the conditional."""
+        return (0, 1) if self.guided else (1,)
 
     @property
     def targets(self) -> tuple[str, ...]:

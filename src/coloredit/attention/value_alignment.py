@@ -33,14 +33,14 @@ class ValueAlignment(AttentionEdit):
         for target in layout.targets:
             reference = reference_of(target)
             if reference in layout.branches:
-                reference_values = [value[layout.row(half, reference)] for half in range(layout.halves)]
+                reference_values = {half: value[layout.row(half, reference)] for half in layout.halves}
             else:
                 text = self.controller.reference_text[reference].to(value.dtype)
                 if attn.norm_cross:
                     text = attn.norm_encoder_hidden_states(text)
                 projected = attn.to_v(text)
                 reference_values = list(projected.view(text.shape[0], -1, attn.heads, value.shape[-1]).transpose(1, 2))
-            for half in range(layout.halves):
+            for half in layout.halves:
                 row = layout.row(half, target)
                 value[row] = token_adain(value[row], reference_values[half])
         return query, key, value, mask
