@@ -51,9 +51,9 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
     assert {"load", "inversion", "edit", "decode"} <= set(result["seconds"])
     unet = result["unet"]
     assert unet["calls"] == sum(s["calls"] for s in unet["by_stage"].values()) == 4 + 4
-    # inversion: 1 row a step; edit: source and target, 2 rows each a step (the color's reference is the
-    # source recolored in pixels: no rows of its own)
-    assert unet["rows"] == 4 * 1 + 4 * 4
+    # inversion: 1 row a step; edit: source and target, 1 row each a step (no guidance; the color's
+    # reference is the source recolored in pixels: no rows of its own)
+    assert unet["rows"] == 4 * 1 + 4 * 2
     assert "100%" in proc.stderr  # progress bars go to stderr
 
     original = np.asarray(Image.open(image).convert("RGB"))

@@ -83,7 +83,7 @@ def test_xl_folder_edits_from_the_cli_keeping_the_background(xl_components, phot
     out = tmp_path / "xl.png"
     args = ["edit", str(image), "--mask", str(mask), "--color", "#2050ff", "--prompt", "a red car"]
     assert main([*args, "--model", str(folder), "--steps", "4", "-o", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["unet"]["rows"] == 4 + 4 * 3  # direct inversion, then 3 a step
+    assert json.loads(capsys.readouterr().out)["unet"]["rows"] == 4 + 4 * 2  # direct inversion, then 2 a step
     original, edited = np.asarray(Image.open(image).convert("RGB")), np.asarray(Image.open(out).convert("RGB"))
     outside = feather_weights(load_mask(mask, (128, 96)), feather_radius(0.02, (128, 96))) == 0
     assert edited.shape == original.shape and np.array_equal(edited[outside], original[outside])

@@ -182,14 +182,15 @@ def test_reference_rows_left_out_give_the_same_edit(pipe, photo):
     assert (kept.latents["target"] - left_out.latents["target"]).abs().max().item() <= 1e-4
 
 
-def test_direct_inversion_edits_with_three_rows_a_step(pipe, photo):
-    """The default's fast path: no reference rows, and one (conditional) source row beside the target's two."""
+def test_direct_inversion_edits_with_two_rows_a_step(pipe, photo):
+    """The default's fast path: no reference rows, no guidance: the target's conditional row and the
+    source's."""
     image_path, mask_path = photo
     config = preset("coloredit").replace(num_inference_steps=6)
     out = pipe(
         "a red car", mask_path, image=image_path, reference=Image.new("RGB", (32, 24), (30, 200, 90)), config=config
     )
-    assert out.unet["by_stage"]["edit"] == {"calls": 6, "rows": 3 * 6}
+    assert out.unet["by_stage"]["edit"] == {"calls": 6, "rows": 2 * 6}
     assert torch.equal(out.latents["source"], out.inversion.latents[:1].to(out.latents["source"]))
 
 
@@ -273,9 +274,9 @@ def test_colorways_equal_the_single_edits(pipe, photo, color_reference):
         difference = np.abs(np.asarray(batched.images[i], dtype=int) - np.asarray(single.image, dtype=int))
         assert difference.max() <= 1
     # one inversion; the source row once per step and per batch; each target's rows (and reference's) once
-    reference_rows = 2 if color_reference == "generate" else 0
+    reference_rows = 1 if color_reference == "generate" else 0
     assert batched.unet["by_stage"]["inversion"]["rows"] == 6
-    assert batched.unet["by_stage"]["edit"]["rows"] == 6 * (2 + 3 * (2 + reference_rows))
+    assert batched.unet["by_stage"]["edit"]["rows"] == 6 * (2 + 3 * (1 + reference_rows))
 
 
 def test_recolored_reference_trajectory_is_the_forward_process_with_the_same_noise():
