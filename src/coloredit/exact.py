@@ -107,13 +107,21 @@ def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
     return np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
 
 
+def _object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The mask's bounding box grown by `margin` pixels (clipped to the picture); the mask is not empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (
+        slice(max(rows[0] - margin, 0), rows[-1] + margin + 1),
+        slice(max(cols[0] - margin, 0), cols[-1] + margin + 1),
+    )
+
+
 def _smooth_fit(fit: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The fit as a map, with a 3x3 median inside the object: no speckles. (On the object's box, with a
     margin: the same values as on the whole picture, at the object's cost.)"""
     from scipy import ndimage
 
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    box = (slice(max(rows[0] - 2, 0), rows[-1] + 3), slice(max(cols[0] - 2, 0), cols[-1] + 3))
+    box = _object_box(mask, 2)
     plane = np.zeros(mask[box].shape)
     plane[mask[box]] = fit
     return ndimage.median_filter(plane, size=3)[mask[box]]
@@ -191,16 +199,12 @@ def recolor(
     computing it again when one object is recolored to many colors. Only the object's box (plus
     OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
     image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows) == 0:
+    if not mask.any():
         return image.copy()
-    box = (
-        slice(max(rows[0] - OUTLINE_REACH, 0), rows[-1] + OUTLINE_REACH + 1),
-        slice(max(cols[0] - OUTLINE_REACH, 0), cols[-1] + OUTLINE_REACH + 1),
-    )
+    box = _object_box(mask, OUTLINE_REACH)
     out = image.copy()
     part = None if rendered is None else np.asarray(rendered)[box]
-    source = source or decompose(image[box], mask[box], hint_rgb)
+    source = source if source is not None else decompose(image[box], mask[box], hint_rgb)
     out[box] = _recolor_box(image[box], mask[box], target_rgb, part, source)
     return out
 
