@@ -233,20 +233,44 @@ def _recolor_box(
     linear = to_linear(image)
     out_linear = linear.copy()
     out_linear[mask] = new
-    # the outline: each pixel is alpha * object + (1 - alpha) * background, alpha from the local means
     inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
     band = ~inner & ~outer
-    change = np.zeros_like(linear)
-    change[inner] = (out_linear - linear)[inner]
-    local = lambda values, where: _local_mean(values, where)  # noqa: E731
-    object_before, object_change, background = local(linear, inner), local(change, inner), local(linear, outer)
-    span = object_before - background
-    alpha = np.clip(((linear - background) * span).sum(-1) / np.maximum((span * span).sum(-1), 1e-6), 0.0, 1.0)
-    out_linear[band] = linear[band] + alpha[band, None] * object_change[band]
+    out_linear[band] = linear[band] + _outline_change(linear, out_linear - linear, inner, outer, band)
     out = to_srgb_uint8(out_linear)
     unchanged = ~(mask | band)
     out[unchanged] = image[unchanged]
     return out
+
+
+OUTLINE_WINDOW = 2  # inner pixels up to this far from an outline pixel may be the object it shows
+OUTLINE_MATCH = 2e-3  # squared linear-RGB residual: how closely an inner color must explain an outline pixel
+
+
+def _outline_change(
+    linear: np.ndarray, change: np.ndarray, inner: np.ndarray, outer: np.ndarray, band: np.ndarray
+) -> np.ndarray:
+    """The change of each outline pixel (`band`): it shows `alpha * object + (1 - alpha) * background`, where
+    the background is the local mean outside and the object is whichever nearby inner pixel explains it best
+    (an object with stripes has two colors at its edge: a red pixel there must follow the red body, not the
+    stripe's average with it). It takes `alpha` of that inner pixel's change."""
+    background = _local_mean(linear, outer)[band]
+    ys, xs = np.nonzero(band)
+    h, w = band.shape
+    offer = linear[ys, xs] - background
+    scores, changes = [], []
+    reach = range(-OUTLINE_WINDOW, OUTLINE_WINDOW + 1)
+    for dy, dx in ((dy, dx) for dy in reach for dx in reach):
+        y, x = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
+        span = linear[y, x] - background
+        alpha = np.clip((offer * span).sum(-1) / np.maximum((span * span).sum(-1), 1e-6), 0.0, 1.0)
+        residual = ((offer - alpha[:, None] * span) ** 2).sum(-1)
+        near = -(dy * dy + dx * dx) / (2 * 1.5**2)  # the local means' Gaussian, as a log weight
+        scores.append(np.where(inner[y, x], near - residual / OUTLINE_MATCH, -np.inf))
+        changes.append(alpha[:, None] * change[y, x])
+    scores = np.stack(scores)
+    top = scores.max(axis=0)
+    weights = np.where(np.isfinite(top), np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    return (weights[..., None] * np.stack(changes)).sum(0) / np.maximum(weights.sum(0), 1e-12)[:, None]
 
 
 def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float = 1.5) -> np.ndarray:
