@@ -1,4 +1,5 @@
-"""Toy training resumes exactly: a run killed mid-way and resumed ends where an uninterrupted run does."""
+"""Toy training resumes exactly (a run killed mid-way and resumed ends where an uninterrupted run does), and
+its grounding stage measures what it claims: each object word's attention against its object's mask."""
 
 import os
 import signal
@@ -6,8 +7,15 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pytest
 import torch
+from diffusers.models.attention_processor import AttnProcessor2_0
 from safetensors.torch import load_file
+
+from coloredit.toy.models import MAX_TOKENS, toy_text_encoder, toy_tokenizer, toy_unet
+from coloredit.toy.render import render
+from coloredit.toy.train import _object_masks, grounding_loss, object_tokens, probe_cross_attention
 
 ARGS = [
     "--images",
@@ -28,6 +36,8 @@ ARGS = [
     "4",
     "--decoder-batch",
     "2",
+    "--grounding-steps",
+    "4",
     "--workers",
     "1",
     "--checkpoint-every",
@@ -82,3 +92,62 @@ def test_killed_training_resumes_to_the_same_model(tmp_path):
     decoder = [k for k in first_stage if k.startswith("decoder.")]
     assert encoder and all(torch.equal(first_stage[k].half(), straight[f"vae.{k}"]) for k in encoder)
     assert not all(torch.equal(first_stage[k].half(), straight[f"vae.{k}"]) for k in decoder)
+    # with a grounding stage, what ships is that stage's average, fine-tuned from the U-Net stage's
+    first_unet = torch.load(tmp_path / "straight-work" / "unet.pt", weights_only=False)["ema_unet"]
+    grounded = torch.load(tmp_path / "straight-work" / "grounding.pt", weights_only=False)
+    assert grounded["step"] == 4
+    assert all(torch.equal(grounded["ema_unet"][k].half(), straight[f"unet.{k}"]) for k in first_unet)
+    assert not all(torch.equal(first_unet[k].half(), straight[f"unet.{k}"]) for k in first_unet)
+
+
+def test_object_tokens_point_at_each_objects_own_words():
+    tokenizer = toy_tokenizer()
+    caption = "a shiny dark red cup with white stripes and a blue ring"
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer(caption).input_ids)
+    owned = {i: tokens[i].removesuffix("</w>") for i, owner in enumerate(object_tokens(caption)) if owner == 0}
+    assert list(owned.values()) == ["shiny", "dark", "red", "cup"]  # not "with white stripes"
+    assert [tokens[i] for i, o in enumerate(object_tokens(caption)) if o == 1] == ["blue</w>", "ring</w>"]
+    assert object_tokens("") == [-1] * MAX_TOKENS
+
+
+def test_object_masks_cover_the_rendered_objects_left_to_right():
+    seed = next(s for s in range(100) if len(render(s).spec.objects) == 2)
+    scene, masks = render(seed), _object_masks(seed)
+    left = int(np.argmin([o.cx for o in scene.spec.objects]))
+    assert masks.shape == (3, 16, 16) and not masks[2].any()
+    assert masks[0].sum() * 16 == pytest.approx(scene.masks[left].sum(), abs=1)  # coverage of 4x4 cells
+    assert masks[1].sum() * 16 == pytest.approx(scene.masks[1 - left].sum(), abs=1)
+
+
+def test_attention_probe_changes_nothing_and_records_each_cross_attention_layer():
+    torch.manual_seed(0)
+    tokenizer = toy_tokenizer()
+    unet, text_encoder = toy_unet(), toy_text_encoder(tokenizer)
+    unet.set_attn_processor(AttnProcessor2_0())  # diffusers' own processor is the reference
+    ids = tokenizer(["a red ball and a blue cup", "a cup"], padding="max_length", max_length=MAX_TOKENS)
+    context = text_encoder(torch.tensor(ids.input_ids))[0]
+    latents, t = torch.randn(2, 4, 16, 16), torch.tensor([100, 700])
+    with torch.no_grad():
+        reference = unet(latents, t, encoder_hidden_states=context).sample
+        store = []
+        probe_cross_attention(unet, store)
+        probed = unet(latents, t, encoder_hidden_states=context).sample
+    torch.testing.assert_close(probed, reference, atol=1e-5, rtol=1e-5)
+    assert [layer.shape[1] for layer in store] == [256, 64, 64, 64, 256, 256]  # 16x16 and 8x8, not the 4x4 mid
+    assert all(torch.allclose(layer.sum(-1), torch.ones(2, layer.shape[1])) for layer in store)
+
+
+def test_grounding_loss_is_the_distance_from_uniform_attention_over_the_mask():
+    masks = torch.zeros(1, 3, 16, 16)
+    masks[0, 0, :8] = 1  # the object fills the top half
+    owners = torch.full((1, MAX_TOKENS), -1)
+    owners[0, 2] = 0
+    inside = torch.zeros(1, 256, MAX_TOKENS)
+    inside[0, :128, 2] = 1 / 128  # the word's attention spread evenly over its object
+    outside = torch.zeros(1, 256, MAX_TOKENS)
+    outside[0, 128:, 2] = 1 / 128
+    half = (inside + outside) / 2
+    assert grounding_loss([inside], owners, masks).item() == pytest.approx(0.0, abs=1e-6)
+    assert grounding_loss([outside], owners, masks).item() == pytest.approx(1.0)
+    assert grounding_loss([half], owners, masks).item() == pytest.approx(0.5)
+    assert grounding_loss([inside], torch.full((1, MAX_TOKENS), -1), masks).item() == 0.0  # no object words

@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--device", default="cpu", help="where the models learn, e.g. cuda")
     train.add_argument(
         "--stages",
-        default="vae,unet,decoder",
-        help="stages to run now, comma-separated; once the VAE is done, 'unet' and 'decoder' can run at once",
+        default="vae,unet,grounding,decoder",
+        help="stages to run now, comma-separated; after 'vae', 'unet' (then 'grounding') and 'decoder' can run at once",
     )
     from .train import TrainConfig
 

@@ -1,5 +1,5 @@
-"""Train the toy world's model on CPU: the VAE (on crops), then the U-Net with the text encoder, then the
-VAE's decoder again on whole images.
+"""Train the toy world's model on CPU: the VAE (on crops), then the U-Net with the text encoder, a grounding
+fine-tune of both, and the VAE's decoder again on whole images.
 
 Resumable: each stage saves its state atomically to its own file in the work folder every
 `checkpoint_every` steps, and a rerun with the same work folder continues where it stopped. Batches are
@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..tiny import SD_SCHEDULER
 from .models import MAX_TOKENS, toy_scheduler, toy_text_encoder, toy_tokenizer, toy_unet, toy_vae
-from .render import render, sample_scene
+from .render import SIZE, render, sample_scene
 
 
 @dataclass
@@ -52,11 +52,20 @@ class TrainConfig:
     decoder_batch: int = 16
     decoder_lr: float = 3e-4
     color_loss: float = 1.0  # the decoder stage's weight on 4x4-cell colors (see `fit_vae`)
+    # Grounding (TokenCompose, Wang et al. 2024): a fine-tune of the U-Net and the text encoder in which each
+    # object's words (material, color, shape) also learn to attend inside that object's mask, so that a color
+    # word binds to its own object in two-object prompts and a phrase's attention singles its object out.
+    grounding_steps: int = 0  # 0: no grounding stage; the U-Net stage's weights ship
+    grounding_lr: float = 2e-4
+    grounding_weight: float = 0.1  # the attention loss's weight beside the diffusion loss
+    multi_object: float = 0.7  # share of the grounding stage's images that hold 2-3 objects
     checkpoint_every: int = 100
     seed: int = 0
 
 
-STAGE_SEEDS = {"vae": 1_000_003, "unet": 2_000_003, "decoder": 3_000_017}  # batches: seed * this + step
+STAGE_SEEDS = {"vae": 1_000_003, "unet": 2_000_003, "decoder": 3_000_017, "grounding": 4_000_037}
+# batches: seed * STAGE_SEEDS[stage] + step
+GROUNDING_LAYERS = ("down_blocks.0", "down_blocks.1", "up_blocks.1", "up_blocks.2")  # cross-attention at 16 and 8
 
 
 def lr_factor(step: int, total: int, warmup: int) -> float:
@@ -85,6 +94,90 @@ def dataset(config: TrainConfig, work: Path) -> tuple[torch.Tensor, list[tuple[s
     with np.load(cache) as data:
         images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 127.5 - 1
     return images, [sample_scene(seed).captions(MAX_TOKENS - 2) for seed in seeds]
+
+
+def _object_masks(seed: int) -> np.ndarray:
+    """A training scene's object masks, objects left to right as its captions name them, as the share of each
+    latent cell (4x4 pixels) they cover: 3 x 16 x 16, zeros where the scene has fewer objects."""
+    scene = render(seed)
+    order = np.argsort([o.cx for o in scene.spec.objects], kind="stable")
+    masks = np.zeros((3, SIZE // 4, SIZE // 4), dtype=np.float16)
+    for slot, index in enumerate(order):
+        masks[slot] = scene.masks[index].reshape(SIZE // 4, 4, SIZE // 4, 4).mean(axis=(1, 3))
+    return masks
+
+
+def object_masks(config: TrainConfig, work: Path) -> torch.Tensor:
+    """Every training image's `_object_masks` (cached in `work`; rendering them again takes minutes)."""
+    cache = work / f"masks-{config.seed}-{config.images}.npy"
+    if not cache.exists():
+        seeds = [config.seed * 10_000_000 + i for i in range(config.images)]
+        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+            masks = list(tqdm(pool.imap(_object_masks, seeds, chunksize=64), total=len(seeds), desc="masks"))
+        temp = cache.with_suffix(".tmp.npy")
+        np.save(temp, np.stack(masks))
+        os.replace(temp, cache)
+    return torch.from_numpy(np.load(cache)).float()
+
+
+def object_tokens(caption: str) -> list[int]:
+    """For each of the caption's token positions (0 is the start token), the index of the object whose own
+    words it holds (material, color, shape; not "a", nor a second color's "with white stripes"), else -1.
+    Captions join objects, left to right, with "and", and every toy word is one token."""
+    owners, position = [-1] * MAX_TOKENS, 1
+    for index, part in enumerate(caption.split(" and ") if caption else []):
+        words = part.split()
+        own = words.index("with") if "with" in words else len(words)
+        for offset in range(1, own):
+            owners[position + offset] = index
+        position += len(words) + 1
+    return owners
+
+
+def grounding_loss(probs: list[torch.Tensor], owners: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Total variation distance between each object word's attention over the image (`probs`: per layer,
+    batch x pixels x tokens, averaged over heads) and the uniform distribution over its object's mask
+    (`masks`: batch x 3 x 16 x 16 coverage); `owners`: batch x tokens, the object of each token or -1. The
+    mean over layers and object words (0 when the batch has none)."""
+    words = owners >= 0
+    if not words.any():
+        return probs[0].sum() * 0
+    losses = []
+    for layer in probs:
+        side = math.isqrt(layer.shape[1])
+        pooled = F.adaptive_avg_pool2d(masks, side).flatten(2)  # batch x 3 x pixels
+        target = pooled.gather(1, owners.clamp_min(0)[..., None].expand(-1, -1, pooled.shape[-1]))
+        target = target / target.sum(-1, keepdim=True).clamp_min(1e-6)
+        attention = layer.transpose(1, 2)
+        attention = attention / attention.sum(-1, keepdim=True).clamp_min(1e-12)
+        losses.append(0.5 * (attention - target).abs().sum(-1)[words].mean())
+    return torch.stack(losses).mean()
+
+
+class AttentionProbe:
+    """diffusers' `AttnProcessor` for a cross-attention layer (explicit softmax), keeping the attention
+    probabilities, averaged over heads, in `store` for the grounding loss."""
+
+    def __init__(self, store: list[torch.Tensor]):
+        self.store = store
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+        query = attn.head_to_batch_dim(attn.to_q(hidden_states))
+        key = attn.head_to_batch_dim(attn.to_k(encoder_hidden_states))
+        value = attn.head_to_batch_dim(attn.to_v(encoder_hidden_states))
+        probs = attn.get_attention_scores(query, key, None)
+        self.store.append(probs.view(-1, attn.heads, *probs.shape[1:]).mean(1))
+        return attn.to_out[1](attn.to_out[0](attn.batch_to_head_dim(torch.bmm(probs, value))))
+
+
+def probe_cross_attention(unet, store: list[torch.Tensor]) -> None:
+    """Install `AttentionProbe` on the U-Net's cross-attention layers at 16x16 and 8x8 latents."""
+    unet.set_attn_processor(
+        {
+            name: AttentionProbe(store) if name.endswith("attn2.processor") and name.startswith(GROUNDING_LAYERS) else p
+            for name, p in unet.attn_processors.items()
+        }
+    )
 
 
 def _crop(batch: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
@@ -157,7 +250,7 @@ def save_state(state, path: Path) -> None:
     os.replace(temp, path)
 
 
-STAGES = ("vae", "unet", "decoder")
+STAGES = ("vae", "unet", "grounding", "decoder")
 
 
 def train(
@@ -208,8 +301,23 @@ def train(
 
     # -- the U-Net and the text encoder ----------------------------------------------------------------
     ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
+    models = (unet, text_encoder, ema_unet, ema_text, tokenizer)
     if "unet" in stages:
-        fit_unet(unet, text_encoder, ema_unet, ema_text, tokenizer, latents, captions, config, paths["unet"])
+        plain = UNetStage("unet", config.unet_steps, config.unet_lr, config.warmup)
+        fit_unet(*models, latents, captions, config, plain, paths["unet"])
+
+    # -- grounding: the same models fine-tuned from the U-Net stage's average, with the attention loss -----
+    if "grounding" in stages and config.grounding_steps:
+        first_unet = load_state(paths["unet"])
+        if first_unet.get("step", 0) < config.unet_steps:
+            raise SystemExit(f"the U-Net stage is not complete in {work}: run the 'unet' stage first")
+        for module, key in ((unet, "ema_unet"), (text_encoder, "ema_text"), (ema_unet, "ema_unet")):
+            module.load_state_dict(first_unet[key])
+        ema_text.load_state_dict(first_unet["ema_text"])
+        grounding = UNetStage(
+            "grounding", config.grounding_steps, config.grounding_lr, 50, config.grounding_weight, config.multi_object
+        )
+        fit_unet(*models, latents, captions, config, grounding, paths["grounding"], object_masks(config, work))
 
     # -- the VAE's decoder, on whole images (encoder frozen) --------------------------------------------
     if "decoder" in stages:
@@ -231,8 +339,10 @@ def train(
         )
         vae.requires_grad_(False)
 
-    second, third = load_state(paths["unet"]), load_state(paths["decoder"])
-    if second.get("step", 0) < config.unet_steps or third.get("step", 0) < config.decoder_steps:
+    last_unet = "grounding" if config.grounding_steps else "unet"
+    second, third = load_state(paths[last_unet]), load_state(paths["decoder"])
+    unet_done = second.get("step", 0) >= (config.grounding_steps or config.unet_steps)
+    if not unet_done or third.get("step", 0) < config.decoder_steps:
         return None
     ema_unet.load_state_dict(second["ema_unet"])
     ema_text.load_state_dict(second["ema_text"])
@@ -247,6 +357,18 @@ def train(
     return out
 
 
+@dataclass(frozen=True)
+class UNetStage:
+    """A stage that trains the U-Net and the text encoder: its schedule and what it learns besides denoising."""
+
+    name: str
+    steps: int
+    lr: float
+    warmup: int
+    grounding: float = 0.0  # weight of `grounding_loss` (0: the diffusion loss alone)
+    multi_object: float | None = None  # share of images with several objects (None: drawn uniformly)
+
+
 def fit_unet(
     unet: torch.nn.Module,
     text_encoder: torch.nn.Module,
@@ -256,10 +378,12 @@ def fit_unet(
     latents: torch.Tensor,
     captions: list[tuple[str, str, str]],
     config: TrainConfig,
+    stage: UNetStage,
     state_path: Path,
+    masks: torch.Tensor | None = None,
 ) -> None:
     """The U-Net and the text encoder, with an exponential moving average of both (what ships); resumable
-    from `state_path`."""
+    from `state_path`. With `stage.grounding`, `masks` (`object_masks`) are the objects' masks."""
     ids = tokenizer(
         [c for triple in captions for c in triple],
         padding="max_length",
@@ -267,39 +391,56 @@ def fit_unet(
         truncation=True,
         return_tensors="pt",
     ).input_ids.view(len(captions), 3, MAX_TOKENS)
+    owners = torch.tensor([[object_tokens(c) for c in triple] for triple in captions]) if stage.grounding else None
     caption_share = torch.tensor(
         [1 - config.plain_caption - config.colorless_caption, config.plain_caption, config.colorless_caption]
+    )
+    several = torch.tensor([" and " in triple[2] for triple in captions])
+    share = stage.multi_object
+    image_weights = (
+        None if share is None else torch.where(several, share / several.sum(), (1 - share) / (~several).sum())
     )
     empty_ids = tokenizer([""], padding="max_length", max_length=MAX_TOKENS, return_tensors="pt").input_ids
     noise_scheduler = DDPMScheduler(**{k: v for k, v in SD_SCHEDULER.items() if k != "set_alpha_to_one"})
     alphas = noise_scheduler.alphas_cumprod
     params = [*unet.parameters(), *text_encoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=config.unet_lr, weight_decay=1e-2)
+    opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=1e-2)
     state = load_state(state_path)
     if state:
         for module, key in ((unet, "unet"), (text_encoder, "text"), (ema_unet, "ema_unet"), (ema_text, "ema_text")):
             module.load_state_dict(state[key])
         opt.load_state_dict(state["opt"])
+    probes: list[torch.Tensor] = []
+    if stage.grounding:
+        probe_cross_attention(unet, probes)
     ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
     start = state.get("step", 0)
-    bar = tqdm(range(start, config.unet_steps), desc="unet", initial=start, total=config.unet_steps)
+    bar = tqdm(range(start, stage.steps), desc=stage.name, initial=start, total=stage.steps)
     for step in bar:
         for group in opt.param_groups:
-            group["lr"] = config.unet_lr * lr_factor(step, config.unet_steps, config.warmup)
-        g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS["unet"] + step)
-        index = torch.randint(len(latents), (config.unet_batch,), generator=g)
+            group["lr"] = stage.lr * lr_factor(step, stage.steps, stage.warmup)
+        g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS[stage.name] + step)
+        if image_weights is None:
+            index = torch.randint(len(latents), (config.unet_batch,), generator=g)
+        else:
+            index = torch.multinomial(image_weights, config.unet_batch, replacement=True, generator=g)
         clean = latents[index.to(latents.device)]
         kind = torch.multinomial(caption_share, config.unet_batch, replacement=True, generator=g)
-        tokens = torch.where(
-            torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption, empty_ids, ids[index, kind]
-        )
+        empty = torch.rand(config.unet_batch, 1, generator=g) < config.empty_caption
+        tokens = torch.where(empty, empty_ids, ids[index, kind])
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.unet_batch,), generator=g)
         noise = torch.randn(clean.shape, generator=g).to(clean.device)
         noisy = noise_scheduler.add_noise(clean, noise, t.to(clean.device))
+        probes.clear()
         pred = unet(noisy, t.to(clean.device), encoder_hidden_states=text_encoder(tokens.to(clean.device))[0]).sample
         snr = alphas[t] / (1 - alphas[t])
         weight = (torch.clamp(snr, max=config.min_snr) / snr).to(clean.device)
         loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+        if stage.grounding:
+            owner = torch.where(empty, -1, owners[index, kind]).to(clean.device)
+            attention = grounding_loss(probes, owner, masks[index].to(clean.device))
+            loss = loss + stage.grounding * attention
+            bar.set_postfix(loss=f"{loss.item():.4f}", attention=f"{attention.item():.3f}", refresh=False)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -308,8 +449,9 @@ def fit_unet(
             decay = min(config.ema, (1 + step) / (10 + step))
             for ema_p, p in zip(ema_params, params, strict=True):
                 ema_p.lerp_(p, 1 - decay)
-        bar.set_postfix(loss=f"{loss.item():.4f}")
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.unet_steps:
+        if not stage.grounding:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == stage.steps:
             save_state(
                 {
                     "unet": unet.state_dict(),
