@@ -26,7 +26,9 @@ from .errors import ColorEditError
 
 DEFAULT_SAM = "Zigeng/SlimSAM-uniform-77"  # ~39 MB, loads as SamModel
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
-HEAT_THRESHOLD = 0.35  # share of the phrase's strongest attention that counts as the object
+HEAT_THRESHOLD = 0.35  # share of a generated object's strongest attention that counts as the object
+PHRASE_THRESHOLD = 0.75  # the same for a phrase's object in a given image (`attention_mask`)
+PHRASE_BELOW_TIMESTEP = 500  # its attention is read in the less noisy half of the inversion only
 
 BORDER = 2  # pixels of the image's edge taken as background samples
 DIFFERENT = 12.0  # CIELAB distance from every background sample above which a pixel is foreground
@@ -102,8 +104,9 @@ def _largest(mask: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
-    """The object `phrase` names ("ball", "red car"), from the cross-attention its last word gets in the
-    decoder while the image is DDIM-inverted with the prompt "a {phrase}"; at the image's size."""
+    """The object `phrase` names ("ball", "red car"), from the cross-attention its words get (every
+    cross-attention layer but the coarsest, in the less noisy half of the steps) while the image is
+    DDIM-inverted with the prompt "a {phrase}"; at the image's size."""
     from .attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
     from .config import EditConfig
     from .images import load_image, working_size
@@ -111,30 +114,35 @@ def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
 
     picture = load_image(image, "image")
     prompt = f"a {phrase.strip()}"
-    word = phrase.split()[-1] if phrase.split() else ""
-    tokens = word_token_indices(pipe.tokenizer, prompt, word)
+    tokens = word_token_indices(pipe.tokenizer, prompt, phrase.strip())
     work = working_size(*picture.size, pipe.native_size, pipe.size_multiple)
     schedule = NoiseSchedule(pipe.scheduler, steps)
     controller = EditController(EditConfig(), steps, schedule.num_train_timesteps, BranchLayout())
-    recorder = CrossAttentionRecorder(controller, [0], [tokens])
+    recorder = CrossAttentionRecorder(controller, [0], [tokens], below_timestep=PHRASE_BELOW_TIMESTEP)
     previous = dict(pipe.unet.attn_processors)
     pipe.unet.set_attn_processor(
-        {name: EditAttnProcessor(controller, name, [recorder] if _decoder_cross(name) else []) for name in previous}
+        {name: EditAttnProcessor(controller, name, [recorder] if _read_cross(name) else []) for name in previous}
     )
+
+    def predict_noise(latents, timestep, embeddings, alpha):
+        controller.set_step(0, timestep)
+        return pipe.predict_noise(latents, timestep, embeddings, alpha)
+
     try:
         latents = pipe.encode_image(picture.resize(work, Image.Resampling.LANCZOS))
-        ddim_inversion(pipe.predict_noise, latents, pipe.encode_text([prompt]), schedule, pipe.progress_bar)
+        ddim_inversion(predict_noise, latents, pipe.encode_text([prompt]), schedule, pipe.progress_bar)
     finally:
         pipe.unet.set_attn_processor(previous)
     heat = heat_from_maps(recorder.maps, 1, tuple(latents.shape[-2:]), picture.size)[0]
-    mask = refine(np.asarray(picture), heat)
+    mask = refine(np.asarray(picture), heat, PHRASE_THRESHOLD)
     if not mask.any() or mask.all():
         raise ColorEditError(f"no object found for {phrase!r}")
     return mask
 
 
-def _decoder_cross(name: str) -> bool:
-    return name.startswith("up_blocks") and name.endswith("attn2.processor")
+def _read_cross(name: str) -> bool:
+    """Cross-attention layers, but the mid-block's: the coarsest grid blurs two objects into one."""
+    return name.endswith("attn2.processor") and not name.startswith("mid_block")
 
 
 @lru_cache(maxsize=2)

@@ -16,10 +16,15 @@ class CrossAttentionRecorder(AttentionEdit):
 
     kind = "record"
 
-    def __init__(self, controller, rows: list[int], token_indices: list[list[int]]):
+    def __init__(self, controller, rows: list[int], token_indices: list[list[int]], below_timestep: int | None = None):
         super().__init__(controller)
-        self.rows, self.token_indices = rows, token_indices
+        self.rows, self.token_indices, self.below_timestep = rows, token_indices, below_timestep
         self.maps: dict[int, torch.Tensor] = {}
+
+    def active(self) -> bool:
+        """Every call, or only below `below_timestep` (the controller's timestep), where the latents still
+        show the image clearly enough for words to find their objects."""
+        return self.below_timestep is None or self.controller.timestep < self.below_timestep
 
     def apply(self, query, key, value, mask, attn):
         q, k = query[self.rows], key[self.rows]
