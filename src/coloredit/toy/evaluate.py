@@ -17,7 +17,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from ..bench.metrics.color import appearance, delta_e_object, hue_spread, object_lab
-from ..colors import BASIC_COLORS, delta_e00, lab_to_rgb, name_color, rgb_to_lab, to_hex
+from ..colors import BASIC_COLORS, COLOR_TERMS, delta_e00, lab_to_rgb, name_color, rgb_to_lab, to_hex
 from ..config import EDITS_OFF
 from ..images import feather_radius, feather_weights
 from .render import SHAPES, STYLES, Scene, draw, render
@@ -155,6 +155,44 @@ def score_generation(
     }
 
 
+def detector_ceiling(per_pair: int = 2, two_object: int = 150, seed: int = 0, detector=None) -> dict:
+    """How `score_generation` scores ground truth: renders of the same prompts (one object of a basic color
+    and a shape; two objects of two colors and shapes, plain and matte), scored by the same detector. What a
+    perfect model would reach."""
+    from .detector import Detector
+    from .render import sample_scene
+
+    detector = detector or Detector()
+    colors, rng, offset = list(BASIC_COLORS), np.random.default_rng(seed), HELD_OUT_SEEDS["v2"] + 800_000
+    plain = dict(pattern=None, glossy=False, jpeg=0)
+    shapes = {s: [] for s in SHAPES}
+    for i, (c, s) in enumerate([(c, s) for _ in range(per_pair) for c in colors for s in SHAPES]):
+        scene = render(offset + i, shape=s, color=c, objects=1, **plain)
+        found = detector.detect(scene.image)[:1]
+        shapes[s].append(bool(found) and found[0].shape == s)
+    both_found = both_colors = 0
+    for i in range(two_object):
+        c, s = rng.choice(len(colors), 2, replace=False), rng.choice(len(SHAPES), 2, replace=False)
+        spec = sample_scene(offset + 100_000 + i, objects=2, jpeg=0)
+        objects = [
+            replace(o, shape=SHAPES[s[k]], color=COLOR_TERMS[colors[c[k]]], pattern=None, glossy=False)
+            for k, o in enumerate(spec.objects)
+        ]
+        pixels = draw(replace(spec, objects=tuple(objects))).image
+        found = sorted(detector.detect(pixels)[:2], key=lambda f: f.cx)
+        if len(found) < 2:
+            continue
+        both_found += 1
+        wanted = [colors[c[k]] for k in np.argsort([o.cx for o in objects])]
+        both_colors += [basic_name(object_lab(pixels, f.mask)) for f in found] == wanted
+    return {
+        "shape_accuracy": float(np.mean([x for v in shapes.values() for x in v])),
+        "shape_accuracy_by_shape": {s: float(np.mean(v)) for s, v in shapes.items()},
+        "two_object_both_found": both_found / two_object,
+        "two_object_colors_right": both_colors / two_object,
+    }
+
+
 def reconstruction(pipe, scenes: list[Scene], config=None) -> dict:
     """Every intervention off, the pipeline's default inversion, no paste-back: how far the target branch
     lands from the source (object ΔE00, background change /255) when nothing should change."""
@@ -234,4 +272,5 @@ def evaluate(
         report[f"reconstruction_{style}"] = reconstruction(pipe, held_out[:reconstructions])
         report[f"attention_mask_iou_{style}"] = attention_mask_iou(pipe, masks, style)
     report["generation"] = score_generation(pipe, per_pair=per_pair, two_object=two_object)
+    report["detector_on_ground_truth"] = detector_ceiling(per_pair=per_pair)
     return report
