@@ -138,11 +138,11 @@ def score_generation(
                 shape_right &= f.shape == shape
             rows.append({"objects": objects, "color_right": bool(color_right), "shape_right": bool(shape_right)})
     single, double = rows[: len(singles)], rows[len(singles) :]
-    by = lambda key, index, value: float(np.mean([r[key] for r in single if r["objects"][0][index] == value]))  # noqa: E731
+    by = lambda key, index, value: _share([r[key] for r in single if r["objects"][0][index] == value])  # noqa: E731
     return {
         "samples": len(single),
-        "color_accuracy": float(np.mean([r["color_right"] for r in single])),
-        "shape_accuracy": float(np.mean([r["shape_right"] for r in single])),
+        "color_accuracy": _share([r["color_right"] for r in single]),
+        "shape_accuracy": _share([r["shape_right"] for r in single]),
         "color_accuracy_by_color": {c: by("color_right", 0, c) for c in colors},
         "color_accuracy_by_shape": {s: by("color_right", 1, s) for s in SHAPES},
         "shape_accuracy_by_shape": {s: by("shape_right", 1, s) for s in SHAPES},
@@ -153,6 +153,11 @@ def score_generation(
         else float("nan"),
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _share(flags: list[bool]) -> float:
+    """The share of true flags; NaN, without numpy's warning, when there are none."""
+    return float(np.mean(flags)) if flags else float("nan")
 
 
 def detector_ceiling(per_pair: int = 2, two_object: int = 150, seed: int = 0, detector=None) -> dict:
