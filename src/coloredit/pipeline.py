@@ -539,8 +539,8 @@ class ColorEditPipeline(DiffusionPipeline):
         """The decoded target at the input's size, with its exact color (`exact.py`) and the original's pixels
         outside the feathered mask."""
         edited = self.decode(target).resize(original.size, Image.Resampling.LANCZOS)
-        weights = feather_weights(source.mask, feather_radius(config.feather, original.size))
-        if config.exact_color and reference.target_rgb is not None:
+        exact_color = config.exact_color and reference.target_rgb is not None
+        if exact_color:
             pixels = np.asarray(original.convert("RGB"))
             recolored = exact.recolor(
                 pixels,
@@ -549,13 +549,14 @@ class ColorEditPipeline(DiffusionPipeline):
                 rendered=np.asarray(edited),
                 source=source.decomposed(pixels, source.mask),
             )
-            if not config.paste_back:
-                return Image.fromarray(recolored)
-            # recolor already unmixed the outline from the original's pixels: blending them in again across
-            # the feather would bring back a fringe of the old color; outside the feather, the original's bytes
-            return Image.fromarray(np.where(weights[..., None] > 0, recolored, pixels))
+            edited = Image.fromarray(recolored)
         if not config.paste_back:
             return edited
+        weights = feather_weights(source.mask, feather_radius(config.feather, original.size))
+        if exact_color:
+            # recolor already unmixed the outline from the original's pixels: blending them in again across
+            # the feather would bring back a fringe of the old color, so its pixels are taken whole there
+            weights = (weights > 0).astype(weights.dtype)
         return paste_back(edited, original, weights)
 
     # ---- plain generation (the floor an edit is compared with) -------------------------------------

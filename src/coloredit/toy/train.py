@@ -311,9 +311,9 @@ def train(
         first_unet = load_state(paths["unet"])
         if first_unet.get("step", 0) < config.unet_steps:
             raise SystemExit(f"the U-Net stage is not complete in {work}: run the 'unet' stage first")
-        for module, key in ((unet, "ema_unet"), (text_encoder, "ema_text"), (ema_unet, "ema_unet")):
-            module.load_state_dict(first_unet[key])
-        ema_text.load_state_dict(first_unet["ema_text"])
+        for trained, average, key in ((unet, ema_unet, "ema_unet"), (text_encoder, ema_text, "ema_text")):
+            trained.load_state_dict(first_unet[key])
+            average.load_state_dict(first_unet[key])
         grounding = UNetStage(
             "grounding", config.grounding_steps, config.grounding_lr, 50, config.grounding_weight, config.multi_object
         )
@@ -395,11 +395,10 @@ def fit_unet(
     caption_share = torch.tensor(
         [1 - config.plain_caption - config.colorless_caption, config.plain_caption, config.colorless_caption]
     )
-    several = torch.tensor([" and " in triple[2] for triple in captions])
-    share = stage.multi_object
-    image_weights = (
-        None if share is None else torch.where(several, share / several.sum(), (1 - share) / (~several).sum())
-    )
+    image_weights = None
+    if stage.multi_object is not None:
+        share, several = stage.multi_object, torch.tensor([" and " in triple[2] for triple in captions])
+        image_weights = torch.where(several, share / several.sum(), (1 - share) / (~several).sum())
     empty_ids = tokenizer([""], padding="max_length", max_length=MAX_TOKENS, return_tensors="pt").input_ids
     noise_scheduler = DDPMScheduler(**{k: v for k, v in SD_SCHEDULER.items() if k != "set_alpha_to_one"})
     alphas = noise_scheduler.alphas_cumprod
@@ -436,11 +435,12 @@ def fit_unet(
         snr = alphas[t] / (1 - alphas[t])
         weight = (torch.clamp(snr, max=config.min_snr) / snr).to(clean.device)
         loss = (weight * ((pred - noise) ** 2).mean(dim=(1, 2, 3))).mean()
+        shown = {}
         if stage.grounding:
             owner = torch.where(empty, -1, owners[index, kind]).to(clean.device)
             attention = grounding_loss(probes, owner, masks[index].to(clean.device))
             loss = loss + stage.grounding * attention
-            bar.set_postfix(loss=f"{loss.item():.4f}", attention=f"{attention.item():.3f}", refresh=False)
+            shown["attention"] = f"{attention.item():.3f}"
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -449,8 +449,7 @@ def fit_unet(
             decay = min(config.ema, (1 + step) / (10 + step))
             for ema_p, p in zip(ema_params, params, strict=True):
                 ema_p.lerp_(p, 1 - decay)
-        if not stage.grounding:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.set_postfix(loss=f"{loss.item():.4f}", **shown)
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == stage.steps:
             save_state(
                 {
