@@ -221,3 +221,32 @@ def test_bad_reference_prompts_exit_2_before_the_model_loads(photo, tmp_path, ca
     code = main([*args, *extra, "--model", str(tmp_path / "no-such-model"), "-o", str(tmp_path / "e.png")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_refine_cuts_a_striped_object_from_a_wall_and_floor_out_of_coarse_attention():
+    """Attention is coarse (8x8-pixel cells here); the refinement must give the object's own outline, its
+    second color (white stripes) included, against a background of two colors."""
+    from scipy import ndimage
+
+    from coloredit.masks import refine
+    from coloredit.toy.evaluate import iou
+
+    yy, xx = np.mgrid[:96, :96]
+    disc = (yy - 50) ** 2 + (xx - 40) ** 2 < 22**2
+    image = np.where(yy[..., None] < 60, [[[214, 200, 170]]], [[[120, 80, 50]]])  # wall above, floor below
+    image = np.where(disc[..., None], np.where((yy[..., None] // 5) % 2, [[[200, 30, 40]]], [[[250, 250, 250]]]), image)
+    cells = disc.reshape(12, 8, 12, 8).mean(axis=(1, 3))  # what a 12x12 attention map sees
+    heat = ndimage.gaussian_filter(ndimage.zoom(cells, 8, order=1), 6)  # and blurred, as attention is
+    heat = (heat - heat.min()) / (heat.max() - heat.min())
+    assert iou(heat > 0.75, disc) < 0.7  # the attention alone
+    assert iou(refine(image.astype(np.uint8), heat, 0.75), disc) > 0.98
+
+
+def test_color_clusters_find_the_colors_a_region_is_made_of():
+    from coloredit.masks import color_clusters
+
+    colors = np.array([[30.0, 60.0, 40.0], [95.0, 0.0, 0.0], [50.0, -20.0, -40.0]])
+    rng = np.random.default_rng(0)
+    samples = np.concatenate([c + rng.normal(0, 1.0, (n, 3)) for c, n in zip(colors, (500, 300, 50), strict=True)])
+    centers = color_clusters(samples, 3)
+    assert np.allclose(sorted(centers.tolist()), sorted(colors.tolist()), atol=0.3)

@@ -14,8 +14,15 @@ from diffusers.models.attention_processor import AttnProcessor2_0
 from safetensors.torch import load_file
 
 from coloredit.toy.models import MAX_TOKENS, toy_text_encoder, toy_tokenizer, toy_unet
-from coloredit.toy.render import render
-from coloredit.toy.train import _object_masks, grounding_loss, object_tokens, probe_cross_attention
+from coloredit.toy.render import render, sample_scene
+from coloredit.toy.train import (
+    TrainConfig,
+    _object_masks,
+    dataset,
+    grounding_loss,
+    object_tokens,
+    probe_cross_attention,
+)
 
 ARGS = [
     "--images",
@@ -98,6 +105,18 @@ def test_killed_training_resumes_to_the_same_model(tmp_path):
     assert grounded["step"] == 4
     assert all(torch.equal(grounded["ema_unet"][k].half(), straight[f"unet.{k}"]) for k in first_unet)
     assert not all(torch.equal(first_unet[k].half(), straight[f"unet.{k}"]) for k in first_unet)
+
+
+def test_dataset_caches_the_scenes_renders_and_captions(tmp_path):
+    config = TrainConfig(images=3, workers=1, seed=2)
+    images, captions = dataset(config, tmp_path)
+    cached_images, cached_captions = dataset(config, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["captions-2-3.json", "data-2-3.npz"]
+    seeds = [20_000_000 + i for i in range(3)]
+    assert captions == cached_captions == [sample_scene(s).captions(MAX_TOKENS - 2) for s in seeds]
+    expected = np.stack([render(s).image for s in seeds])
+    assert np.array_equal(((images + 1) * 127.5).round().permute(0, 2, 3, 1).numpy(), expected)
+    assert torch.equal(images, cached_images)
 
 
 def test_object_tokens_point_at_each_objects_own_words():

@@ -1,54 +1,66 @@
 #!/usr/bin/env bash
-# Train the toy model on a lent GPU (the workplace's `device` tool) with the CPU recipe of
-# docs/toy-world.md, draw for draw (the grounding stage after the U-Net's), and a second U-Net twice as long
-# on the same VAE; writes $OUT/toy-<steps>.tar (diffusers folders, fp16) and $OUT/train.log. The U-Net,
-# grounding and decoder stages stop
-# LIMIT seconds after the start (default 430), so the folders are written well inside the device's
-# 10-minute limit; a second call on the still-warm machine goes on from the checkpoints in runs/gpu-train.
+# Train the toy model's U-Net and grounding stages on a lent GPU (the workplace's `device` tool), longer and on
+# larger batches than the CPU recipe allows, on that recipe's VAE and decoder (FROM: a folder holding its
+# complete vae.pt and decoder.pt, carried). The stages are sized to the lease: STEPS=auto times the real
+# training loop first (tools/time_unet_step.py) and fits the U-Net and grounding steps (GROUNDING_SHARE of the
+# U-Net's) into DEADLINE seconds from the start. Writes to $OUT: toy-grounded.tar and toy-plain.tar (diffusers
+# folders, fp16; plain: the U-Net stage's weights, written first in case grounding runs out of time),
+# unet-average.pt (the U-Net stage's averages, fp32, from which `--stages grounding` can go on elsewhere),
+# step-times.json and train.log (the steps chosen, to reproduce the run with STEPS=<unet steps>).
 #
-# The GPU image has no diffusers; carry its wheel (see benchmarks/gpu.sh): run with carry [".whl"].
-# A smoke test anywhere:
-# DEVICE=cpu IMAGES=64 VAE_STEPS=2 UNET_STEPS=2 LONG_STEPS=3 GROUNDING_STEPS=2 DECODER_STEPS=2 bash tools/gpu-train-toy.sh
+# The GPU image has no diffusers; carry its wheel (see benchmarks/gpu.sh). A smoke test anywhere:
+# DEVICE=cpu IMAGES=64 STEPS=4 FROM=runs/toy-train-v5 bash tools/gpu-train-toy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SECONDS=0
 if compgen -G ".whl/*.whl" > /dev/null && [ ! -d /tmp/site/diffusers ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
 fi
-export PYTHONPATH="/tmp/site:$PWD/src" TQDM_MININTERVAL=15 OMP_WAIT_POLICY=PASSIVE
-export PYTHON="${PYTHON:-python3}" DEVICE="${DEVICE:-cuda}"
-OUT="${OUT:-out}"
-export WORK="${WORK:-runs/gpu-train}"
-export IMAGES="${IMAGES:-20000}" VAE_STEPS="${VAE_STEPS:-6000}" DECODER_STEPS="${DECODER_STEPS:-1500}"
-export GROUNDING_STEPS="${GROUNDING_STEPS:-1200}"
-UNET_STEPS="${UNET_STEPS:-4000}" LONG_STEPS="${LONG_STEPS:-8000}"
-mkdir -p "$OUT" "$WORK/short" "$WORK/long"
+export PYTHONPATH="/tmp/site:$PWD/src" TQDM_MININTERVAL=15 OMP_WAIT_POLICY=PASSIVE PYTHONUNBUFFERED=1
+PYTHON="${PYTHON:-python3}" DEVICE="${DEVICE:-cuda}" OUT="${OUT:-out}" WORK="${WORK:-runs/gpu-train}"
+FROM="${FROM:?a folder with the CPU recipe vae.pt and decoder.pt}"
+IMAGES="${IMAGES:-40000}" BATCH="${BATCH:-256}" STEPS="${STEPS:-auto}" MAX_STEPS="${MAX_STEPS:-16000}"
+GROUNDING_SHARE="${GROUNDING_SHARE:-0.4}" DEADLINE="${DEADLINE:-520}" WORKERS="${WORKERS:-14}"
+mkdir -p "$OUT" "$WORK"
+cp -n "$FROM/vae.pt" "$FROM/decoder.pt" "$WORK/"
 log="$OUT/train.log"
 nvidia-smi --query-gpu=name,memory.total --format=csv >> "$log" 2>&1 || true
-train() {  # work folder, U-Net steps, stages
-  "$PYTHON" -m coloredit.toy train --work "$WORK/$1" --out "$WORK/toy-$2" --images "$IMAGES" --workers 15 \
-    --vae-steps "$VAE_STEPS" --unet-steps "$2" --decoder-steps "$DECODER_STEPS" --threads 1 \
-    --grounding-steps "$GROUNDING_STEPS" \
-    --device "$DEVICE" --stages "$3"
+recipe=(--images "$IMAGES" --vae-steps 6000 --decoder-steps 1500 --unet-batch "$BATCH" --workers "$WORKERS"
+  --threads 1 --checkpoint-every 500 --device "$DEVICE")
+train() {  # stages, U-Net steps, grounding steps, out folder
+  "$PYTHON" -m coloredit.toy train --work "$WORK" --out "$WORK/$4" "${recipe[@]}" --stages "$1" \
+    --unet-steps "$2" --grounding-steps "$3" >> "$log" 2>&1
 }
-SECONDS=0
-train short "$UNET_STEPS" vae >> "$log" 2>&1
-echo "vae stage and latents: $SECONDS s" >> "$log"
-# the long U-Net shares the renders, the VAE, its latents and the decoder stage
-for f in "$WORK"/short/data-*.npz "$WORK"/short/vae.pt "$WORK"/short/latents-*.pt; do
-  ln -sf "../short/$(basename "$f")" "$WORK/long/"
-done
-ln -sf ../short/decoder.pt "$WORK/long/decoder.pt"
-left=$(( ${LIMIT:-430} - SECONDS ))
-timeout "$left" bash -c "$(declare -f train); train short $UNET_STEPS unet,grounding" > "$WORK/short.log" 2>&1 &
-timeout "$left" bash -c "$(declare -f train); train long $LONG_STEPS unet,grounding" > "$WORK/long.log" 2>&1 &
-timeout "$left" bash -c "$(declare -f train); train short $UNET_STEPS decoder" > "$WORK/decoder.log" 2>&1 &
-wait || true
-echo "unet + grounding, long unet + grounding and decoder stages: $SECONDS s" >> "$log"
-tail -c 600 "$WORK"/*.log >> "$log"
-for steps in "$UNET_STEPS" "$LONG_STEPS"; do
-  work=short; [ "$steps" = "$LONG_STEPS" ] && work=long
-  if train "$work" "$steps" "" >> "$log" 2>&1 && [ -d "$WORK/toy-$steps" ]; then
-    tar -cf "$OUT/toy-$steps.tar" -C "$WORK" "toy-$steps"
-  fi
-done
+
+# renders and captions on the CPU while the GPU times the training loop
+"$PYTHON" -c "from pathlib import Path; from coloredit.toy.train import TrainConfig, dataset
+dataset(TrainConfig(images=$IMAGES, workers=$WORKERS), Path('$WORK'))" >> "$log" 2>&1 &
+renders=$!
+if [ "$STEPS" = auto ]; then
+  "$PYTHON" tools/time_unet_step.py --device "$DEVICE" --unet-batch "$BATCH" 2>> "$log" | tee "$OUT/step-times.json" >> "$log"
+fi
+wait "$renders"
+echo "renders and timing: $SECONDS s" >> "$log"
+# the grounding stage's masks on the CPU while the U-Net stage trains
+"$PYTHON" -c "from pathlib import Path; from coloredit.toy.train import TrainConfig, object_masks
+object_masks(TrainConfig(images=$IMAGES, workers=$WORKERS - 1), Path('$WORK'))" >> "$log" 2>&1 &
+masks=$!
+if [ "$STEPS" = auto ]; then  # ~25 s for each of the two runs' start, the latents and the tars
+  STEPS=$("$PYTHON" -c "import json; t = json.load(open('$OUT/step-times.json'))
+left = $DEADLINE - $SECONDS - 100
+print(min($MAX_STEPS, int(left / (t['unet'] + $GROUNDING_SHARE * t['grounding']) / 100) * 100))")
+fi
+GROUNDING_STEPS=$("$PYTHON" -c "print(int($STEPS * $GROUNDING_SHARE))")
+echo "U-Net steps $STEPS, grounding steps $GROUNDING_STEPS, batch $BATCH, images $IMAGES" >> "$log"
+train unet "$STEPS" 0 toy-plain  # every stage complete: it writes the folder
+tar -cf "$OUT/toy-plain.tar" -C "$WORK" toy-plain
+"$PYTHON" -c "import torch; s = torch.load('$WORK/unet.pt', map_location='cpu', weights_only=False)
+torch.save({k: s[k] for k in ('ema_unet', 'ema_text', 'step')}, '$OUT/unet-average.pt')"
+echo "U-Net stage: $SECONDS s" >> "$log"
+wait "$masks"
+left=$(( DEADLINE - SECONDS - 20 ))
+if timeout "$left" bash -c "$(declare -f train); $(declare -p recipe WORK PYTHON log); \
+    train grounding $STEPS $GROUNDING_STEPS toy-grounded"; then
+  tar -cf "$OUT/toy-grounded.tar" -C "$WORK" toy-grounded
+fi
 echo "done: $SECONDS s" >> "$log"

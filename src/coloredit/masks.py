@@ -29,6 +29,10 @@ DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
 HEAT_THRESHOLD = 0.35  # share of a generated object's strongest attention that counts as the object
 PHRASE_THRESHOLD = 0.75  # the same for a phrase's object in a given image (`attention_mask`)
 PHRASE_BELOW_TIMESTEP = 500  # its attention is read in the less noisy half of the inversion only
+# `refine`: shares of the image's longer side inside and outside the thresholded attention that are surely the
+# object and surely not; color clusters on each side (a two-tone object; a wall and a floor)
+SURE_INSIDE, SURE_OUTSIDE = 0.03, 0.15
+OBJECT_COLORS, BACKGROUND_COLORS = 2, 3
 
 BORDER = 2  # pixels of the image's edge taken as background samples
 DIFFERENT = 12.0  # CIELAB distance from every background sample above which a pixel is foreground
@@ -77,22 +81,45 @@ def heat_from_maps(maps: dict[int, torch.Tensor], rows: int, latent_hw: tuple[in
 
 
 def refine(image: np.ndarray, heat: np.ndarray, threshold: float = HEAT_THRESHOLD) -> np.ndarray:
-    """A heat map to the object's mask: thresholded, its largest part; then, in a band around the edge, each
-    pixel goes to the nearer (CIELAB) of the confident inside's and outside's mean colors; holes filled."""
+    """A heat map to the object's mask. Attention is coarse (a latent cell is 8 pixels of SD's), so it gives
+    only what is surely the object (its largest part above `threshold`, shrunk) and surely not (beyond it,
+    grown wide); each pixel between goes to whichever side has the nearer color cluster (a striped object's
+    two colors, a wall and a floor). Then the largest part, its holes filled."""
     rough = _largest(heat > threshold)
     if not rough.any():
         return rough
-    lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
-    radius = max(1, round(0.04 * max(heat.shape)))
-    inside = ndimage.binary_erosion(rough, iterations=radius) & (heat > 0.5)
-    outside = ~ndimage.binary_dilation(rough, iterations=radius)
+    side = max(heat.shape)
+    inside = ndimage.distance_transform_edt(rough) > max(1, round(SURE_INSIDE * side))
+    outside = ndimage.distance_transform_edt(~rough) > max(2, round(SURE_OUTSIDE * side))
     if inside.sum() < 4 or outside.sum() < 4:
         return rough
+    lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
     band = ~inside & ~outside
-    near_inside = np.linalg.norm(lab - lab[inside].mean(axis=0), axis=-1)
-    near_outside = np.linalg.norm(lab - lab[outside].mean(axis=0), axis=-1)
-    mask = inside | (band & (near_inside < near_outside))
+    object_side = _distance_to_nearest(lab[band], color_clusters(lab[inside], OBJECT_COLORS))
+    background_side = _distance_to_nearest(lab[band], color_clusters(lab[outside], BACKGROUND_COLORS))
+    mask = inside.copy()
+    mask[band] = object_side < background_side
     return ndimage.binary_fill_holes(_largest(mask))
+
+
+def color_clusters(samples: np.ndarray, count: int, iterations: int = 10) -> np.ndarray:
+    """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most 4096 evenly spaced samples, the
+    first center their mean's nearest, each next the farthest from those chosen."""
+    samples = samples[:: max(1, len(samples) // 4096)]
+    centers = [samples[np.argmin(np.linalg.norm(samples - samples.mean(axis=0), axis=1))]]
+    while len(centers) < min(count, len(samples)):
+        centers.append(samples[np.argmax(_distance_to_nearest(samples, np.array(centers)))])
+    centers = np.array(centers)
+    for _ in range(iterations):
+        nearest = np.argmin(np.linalg.norm(samples[:, None] - centers[None], axis=-1), axis=1)
+        centers = np.array(
+            [samples[nearest == i].mean(axis=0) if (nearest == i).any() else c for i, c in enumerate(centers)]
+        )
+    return centers
+
+
+def _distance_to_nearest(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    return np.min([np.linalg.norm(points - center, axis=-1) for center in centers], axis=0)
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:

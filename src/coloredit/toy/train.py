@@ -11,6 +11,7 @@ encoder, so the latent space the U-Net learns stays as it was): they can run at 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import multiprocessing
 import os
@@ -80,20 +81,8 @@ def _render_image(seed: int) -> np.ndarray:
     return render(seed).image
 
 
-def dataset(config: TrainConfig, work: Path) -> tuple[torch.Tensor, list[tuple[str, str, str]]]:
-    """The training renders (cached in `work`) and, per image, its full, plain and colorless captions
-    (drawn again from the scene descriptions, which is fast)."""
-    seeds = [config.seed * 10_000_000 + i for i in range(config.images)]
-    cache = work / f"data-{config.seed}-{config.images}.npz"
-    if not cache.exists():
-        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-            images = list(tqdm(pool.imap(_render_image, seeds, chunksize=64), total=len(seeds), desc="render"))
-        temp = cache.with_suffix(".tmp.npz")
-        np.savez(temp, images=np.stack(images))
-        os.replace(temp, cache)
-    with np.load(cache) as data:
-        images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2).float() / 127.5 - 1
-    return images, [sample_scene(seed).captions(MAX_TOKENS - 2) for seed in seeds]
+def _captions(seed: int) -> tuple[str, str, str]:
+    return sample_scene(seed).captions(MAX_TOKENS - 2)
 
 
 def _object_masks(seed: int) -> np.ndarray:
@@ -107,17 +96,55 @@ def _object_masks(seed: int) -> np.ndarray:
     return masks
 
 
+def _per_seed(function, config: TrainConfig, desc: str) -> list:
+    """`function` of every training seed, over `config.workers` processes."""
+    seeds = [config.seed * 10_000_000 + i for i in range(config.images)]
+    with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+        return list(tqdm(pool.imap(function, seeds, chunksize=64), total=len(seeds), desc=desc))
+
+
+def _cached(path: Path, compute, save, load):
+    """`load(path)`, after `save(compute(), temp)` and an atomic rename the first time: renders, captions and
+    masks take minutes to make again."""
+    if not path.exists():
+        temp = path.with_name(f"tmp-{path.name}")
+        save(compute(), temp)
+        os.replace(temp, path)
+    return load(path)
+
+
+def _load_images(path: Path) -> np.ndarray:
+    with np.load(path) as data:
+        return data["images"]
+
+
+def dataset(config: TrainConfig, work: Path) -> tuple[torch.Tensor, list[tuple[str, str, str]]]:
+    """The training renders and, per image, its full, plain and colorless captions (both cached in `work`)."""
+    name = f"{config.seed}-{config.images}"
+    images = _cached(
+        work / f"data-{name}.npz",
+        lambda: np.stack(_per_seed(_render_image, config, "render")),
+        lambda images, temp: np.savez(temp, images=images),
+        _load_images,
+    )
+    captions = _cached(
+        work / f"captions-{name}.json",
+        lambda: _per_seed(_captions, config, "captions"),
+        lambda captions, temp: temp.write_text(json.dumps(captions)),
+        lambda path: [tuple(triple) for triple in json.loads(path.read_text())],
+    )
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1, captions
+
+
 def object_masks(config: TrainConfig, work: Path) -> torch.Tensor:
-    """Every training image's `_object_masks` (cached in `work`; rendering them again takes minutes)."""
-    cache = work / f"masks-{config.seed}-{config.images}.npy"
-    if not cache.exists():
-        seeds = [config.seed * 10_000_000 + i for i in range(config.images)]
-        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-            masks = list(tqdm(pool.imap(_object_masks, seeds, chunksize=64), total=len(seeds), desc="masks"))
-        temp = cache.with_suffix(".tmp.npy")
-        np.save(temp, np.stack(masks))
-        os.replace(temp, cache)
-    return torch.from_numpy(np.load(cache)).float()
+    """Every training image's `_object_masks` (cached in `work`)."""
+    masks = _cached(
+        work / f"masks-{config.seed}-{config.images}.npy",
+        lambda: np.stack(_per_seed(_object_masks, config, "masks")),
+        lambda masks, temp: np.save(temp, masks),
+        np.load,
+    )
+    return torch.from_numpy(masks).float()
 
 
 def object_tokens(caption: str) -> list[int]:
