@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
-from coloredit.toy.models import toy_text_encoder, toy_tokenizer, toy_unet
-from coloredit.toy.train import TrainConfig, UNetStage, _captions, fit_unet
+from coloredit.toy.models import MAX_TOKENS, toy_text_encoder, toy_tokenizer, toy_unet
+from coloredit.toy.render import sample_scene
+from coloredit.toy.train import TrainConfig, UNetStage, fit_unet
 
 WARM_STEPS, TIMED_STEPS = 20, 60
 
@@ -26,7 +27,7 @@ def seconds_per_step(stage: UNetStage, config: TrainConfig, device: str, work: P
     unet, text_encoder = toy_unet().to(device), toy_text_encoder(tokenizer).to(device)
     models = (unet, text_encoder, copy.deepcopy(unet), copy.deepcopy(text_encoder), tokenizer)
     latents = torch.randn(1024, 4, 16, 16, device=device)
-    captions = [_captions(seed) for seed in range(1024)]
+    captions = [sample_scene(seed).captions(MAX_TOKENS - 2) for seed in range(1024)]
     masks = torch.rand(1024, 3, 16, 16)
     state = work / f"{stage.name}.pt"
     fit_unet(*models, latents, captions, config, UNetStage(**{**vars(stage), "steps": WARM_STEPS}), state, masks)

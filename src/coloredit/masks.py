@@ -105,7 +105,7 @@ def refine(image: np.ndarray, heat: np.ndarray, threshold: float = HEAT_THRESHOL
 def color_clusters(samples: np.ndarray, count: int, iterations: int = 10) -> np.ndarray:
     """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most 4096 evenly spaced samples, the
     first center their mean's nearest, each next the farthest from those chosen."""
-    samples = samples[:: max(1, len(samples) // 4096)]
+    samples = samples[np.linspace(0, len(samples) - 1, min(len(samples), 4096)).astype(int)]
     centers = [samples[np.argmin(np.linalg.norm(samples - samples.mean(axis=0), axis=1))]]
     while len(centers) < min(count, len(samples)):
         centers.append(samples[np.argmax(_distance_to_nearest(samples, np.array(centers)))])
