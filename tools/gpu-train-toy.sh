@@ -22,7 +22,7 @@ FROM="${FROM:?a folder with the CPU recipe vae.pt and decoder.pt}"
 IMAGES="${IMAGES:-40000}" BATCH="${BATCH:-256}" STEPS="${STEPS:-auto}" MAX_STEPS="${MAX_STEPS:-16000}"
 GROUNDING_SHARE="${GROUNDING_SHARE:-0.4}" DEADLINE="${DEADLINE:-520}" WORKERS="${WORKERS:-14}"
 mkdir -p "$OUT" "$WORK"
-cp -n "$FROM/vae.pt" "$FROM/decoder.pt" "$WORK/"
+for f in vae.pt decoder.pt; do [ -e "$WORK/$f" ] || cp "$FROM/$f" "$WORK/"; done
 log="$OUT/train.log"
 nvidia-smi --query-gpu=name,memory.total --format=csv >> "$log" 2>&1 || true
 recipe=(--images "$IMAGES" --vae-steps 6000 --decoder-steps 1500 --unet-batch "$BATCH" --workers "$WORKERS"
