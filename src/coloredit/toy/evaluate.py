@@ -147,10 +147,8 @@ def score_generation(
         "color_accuracy_by_shape": {s: by("color_right", 1, s) for s in SHAPES},
         "shape_accuracy_by_shape": {s: by("shape_right", 1, s) for s in SHAPES},
         "two_object_samples": len(double),
-        "two_object_colors_right": float(np.mean([r["color_right"] for r in double])) if double else float("nan"),
-        "two_object_all_right": float(np.mean([r["color_right"] and r["shape_right"] for r in double]))
-        if double
-        else float("nan"),
+        "two_object_colors_right": _share([r["color_right"] for r in double]),
+        "two_object_all_right": _share([r["color_right"] and r["shape_right"] for r in double]),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
