@@ -416,10 +416,10 @@ set, on the model of the time, with 35 fewer U-Net rows an edit), and the defaul
 unconditional rows: 1.46 / p90 4.28 against 1.48 / p90 4.28 with 7.5 on the tune set, on the CPU recipe's
 grounded model, with 50 fewer rows an edit). The outline of a striped object (each outline pixel follows the
 inner pixel that explains it, body or stripe, not their average) came from the tune set and the demo's cup: on
-the tune set's two-tone edits the mean per-pixel ΔE00 went from 7.12 to 5.96, their median ΔE00 stayed 1.68), and so did
-taking exact color's outline as it is within the feather (blending the original back over it there brought the
-fringe back: outline p90 16.5 -> 6.5 ΔE00 on the demo's cup; the interior, which the color metrics read, is
-unchanged). The `test` and `ood` rows were produced afterwards and nothing was changed after seeing them. The
+the tune set's two-tone edits the mean per-pixel ΔE00 went from 7.12 to 5.96, their median ΔE00 stayed 1.68;
+and so did taking exact color's outline as it is within the feather (blending the original back over it there
+brought the fringe back: outline p90 16.5 -> 6.5 ΔE00 on the demo's cup; the interior, which the color metrics
+read, is unchanged). The `test` and `ood` rows were produced afterwards and nothing was changed after seeing them. The
 rows above are on the shipped model (U-Net and grounding trained on a GPU, docs/toy-world.md); nothing was
 tuned on it.
 
