@@ -170,3 +170,23 @@ def test_grounding_loss_is_the_distance_from_uniform_attention_over_the_mask():
     assert grounding_loss([outside], owners, masks).item() == pytest.approx(1.0)
     assert grounding_loss([half], owners, masks).item() == pytest.approx(0.5)
     assert grounding_loss([inside], torch.full((1, MAX_TOKENS), -1), masks).item() == 0.0  # no object words
+
+
+def test_init_starts_the_unet_stage_from_an_earlier_runs_averages(tmp_path):
+    torch.manual_seed(5)  # weights no fresh run would draw
+    tokenizer = toy_tokenizer()
+    earlier = {"ema_unet": toy_unet().state_dict(), "ema_text": toy_text_encoder(tokenizer).state_dict()}
+    torch.save(earlier, tmp_path / "unet-average.pt")
+    # one step that changes nothing, on 8 images
+    still = ["--images", "8", "--unet-lr", "0", "--unet-steps", "1", "--grounding-steps", "0"]
+    work, runs = tmp_path / "work", {}
+    for stages, init in (("vae,unet", []), ("unet", ["--init", str(tmp_path / "unet-average.pt")])):
+        (work / "unet.pt").unlink(missing_ok=True)  # the second run shares the first's VAE and renders
+        command = [sys.executable, "-m", "coloredit.toy", "train", "--out", str(tmp_path / "out"), "--work", str(work)]
+        command += ["--stages", stages, *ARGS, *still, *init]
+        proc = subprocess.run(command, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        runs[bool(init)] = torch.load(work / "unet.pt", weights_only=False)
+    for key in ("ema_unet", "ema_text"):
+        assert all(torch.equal(runs[True][key][k], v) for k, v in earlier[key].items())
+        assert not all(torch.equal(runs[False][key][k], v) for k, v in earlier[key].items())

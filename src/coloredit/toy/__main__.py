@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         default="vae,unet,grounding,decoder",
         help="stages to run now, comma-separated; after 'vae', 'unet' (then 'grounding') and 'decoder' can run at once",
     )
+    train.add_argument("--init", type=Path, help="start the U-Net stage from these averages (unet-average.pt)")
     from .train import TrainConfig
 
     for f in fields(TrainConfig):
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = tuple(filter(None, args.stages.split(",")))  # none: only write the folder
         if set(stages) - set(STAGES):
             parser.error(f"--stages: choose from {','.join(STAGES)}")
-        out = run_training(args.out, args.work, config, stages, args.device)
+        out = run_training(args.out, args.work, config, stages, args.device, args.init)
         seconds = time.perf_counter() - started
         done = f"wrote {out}" if out else f"stages {args.stages} done (the others are not)"
         print(f"{done} in {seconds:.0f} s", file=sys.stderr)

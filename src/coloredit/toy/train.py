@@ -281,12 +281,19 @@ STAGES = ("vae", "unet", "grounding", "decoder")
 
 
 def train(
-    out: Path, work: Path, config: TrainConfig, stages: tuple[str, ...] = STAGES, device: str = "cpu"
+    out: Path,
+    work: Path,
+    config: TrainConfig,
+    stages: tuple[str, ...] = STAGES,
+    device: str = "cpu",
+    init: Path | None = None,
 ) -> Path | None:
     """Train (or resume) `stages` on `device`; once every stage is complete, write a diffusers pipeline folder
     (fp16 safetensors) to `out` and return it. The U-Net and decoder stages need a complete VAE stage. The
     random draws (batches, noise) are made on the CPU whatever the device, so a GPU run follows the CPU
-    recipe draw for draw (its arithmetic differs in the last bits)."""
+    recipe draw for draw (its arithmetic differs in the last bits). `init`: a U-Net stage's averages
+    (`ema_unet`, `ema_text`) that the U-Net stage starts from instead of random weights, so that a longer
+    run can go on from a shorter one's result with a schedule of its own."""
     work.mkdir(parents=True, exist_ok=True)
     paths = {stage: work / f"{stage}.pt" for stage in STAGES}
     images, captions = dataset(config, work)
@@ -327,6 +334,12 @@ def train(
     latents = latents * scaling
 
     # -- the U-Net and the text encoder ----------------------------------------------------------------
+    if init is not None:
+        start = load_state(init)
+        if not start:
+            raise SystemExit(f"--init: no U-Net stage averages in {init}")
+        unet.load_state_dict(start["ema_unet"])
+        text_encoder.load_state_dict(start["ema_text"])
     ema_unet, ema_text = copy.deepcopy(unet), copy.deepcopy(text_encoder)
     models = (unet, text_encoder, ema_unet, ema_text, tokenizer)
     if "unet" in stages:
