@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ablation.add_argument("--tune", type=int, default=0, help="edits of the tuning set (0: none)")
     ablation.add_argument("--test", type=int, default=60, help="edits of the test set")
     ablation.add_argument("--ood", type=int, default=30, help="edits of the out-of-distribution (toon) set")
+    ablation.add_argument("--generated", type=int, default=30, help="edits of images the model generated")
     ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
     ablation.add_argument("--threads", type=int, default=1)
     ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
@@ -89,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         from .ablation import VARIANTS, run_ablation
 
         torch.set_num_threads(args.threads)
-        counts = {split: n for split, n in (("tune", args.tune), ("test", args.test), ("ood", args.ood)) if n}
+        chosen_counts = (("tune", args.tune), ("test", args.test), ("ood", args.ood), ("generated", args.generated))
+        counts = {split: n for split, n in chosen_counts if n}
         pipe.inversion_cache_size = 4 * sum(counts.values())  # sources and references, shared by the methods
         chosen = list(VARIANTS)
         if args.variants:

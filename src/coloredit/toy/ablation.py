@@ -7,6 +7,11 @@ color drawn over the whole gamut; it is asked for as a hex code, as a reference 
 a reference image without one (a single object of that base color in another scene), in turn. Baselines get
 fair statistics: the reference object's (its mask, or the same automatic mask our method gets), or the hex;
 never the oracle's.
+
+A fourth set, `generated`, edits images the toy model generated from training-style captions. They have no
+oracle: their object is masked from the prompt's words (`masks.attention_mask`, as `edit --mask-text` does;
+the same mask for every method) and the edit's color is read by an albedo meter fitted on renders
+(`meter.py`) and compared with the target.
 """
 
 from __future__ import annotations
@@ -21,18 +26,23 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..bench.metrics.color import object_lab
-from ..colors import delta_e00, rgb_to_lab, to_hex
+from ..bench.metrics.color import hue_spread, interior, object_lab
+from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..config import EDITS_OFF, EditConfig, preset
+from ..errors import ColorEditError
 from ..exact import lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
-from ..images import save_atomic
-from ..masks import salient_object
+from ..images import feather_radius, feather_weights, save_atomic
+from ..masks import attention_mask, salient_object
 from .demo import sheet
+from .detector import Detector
 from .evaluate import OBJECT_DIFFERS, oracle_scores, plate
-from .render import Scene, draw, render, sample_color
+from .meter import held_out_error, shared_meter
+from .render import Scene, draw, render, sample_color, sample_scene
 from .render import recolor as recolor_spec
 
 SETS = {"tune": (70_000_000, "v2"), "test": (71_000_000, "v2"), "ood": (72_000_000, "toon")}
+GENERATED_SEED = 73_000_000  # the generated set's captions, generation seeds and targets
+GENERATION = (50, 7.5)  # DDIM steps and guidance, as `evaluate` scores generation
 KINDS = ("hex", "reference", "reference without mask")
 REFERENCE_OFFSET = 500_000  # reference scenes: seed + this
 
@@ -63,13 +73,24 @@ PAPER_EDITS = 12  # the paper's null-text inversion costs ~45 s an edit here: it
 
 
 @dataclass
+class GeneratedSource:
+    """An image the model generated: no scene description and no oracle; its object masked from the words."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    caption: str
+    base_lab: np.ndarray  # the meter's reading of the object's base color
+    found: np.ndarray | None  # the detector's object that overlaps the mask most (None: none does)
+
+
+@dataclass
 class Edit:
     name: str
-    source: Scene
+    source: Scene | GeneratedSource
     target_rgb: tuple[int, int, int]
     kind: str  # hex | reference | reference without mask
     reference: Scene
-    oracle: np.ndarray
+    oracle: np.ndarray | None  # None for a generated source
     tags: list[str] = field(default_factory=list)
 
     @property
@@ -85,18 +106,26 @@ def _lab(rgb) -> np.ndarray:
     return rgb_to_lab(np.array(rgb, dtype=np.float64) / 255.0)
 
 
-def edit_tags(source: Scene, target_rgb, kind: str) -> list[str]:
-    """The subsets an edit belongs to."""
-    obj = source.spec.objects[0]
-    before, after = _lab(obj.color), _lab(target_rgb)
-    chroma = lambda lab: float(np.hypot(lab[1], lab[2]))  # noqa: E731
-    tags = [source.spec.style, kind]
-    if chroma(before) < 10 or chroma(after) < 10:
+def _chroma(lab: np.ndarray) -> float:
+    return float(np.hypot(lab[1], lab[2]))
+
+
+def change_tags(before: np.ndarray, after: np.ndarray) -> list[str]:
+    """The subsets a change of base color from CIELAB `before` to `after` belongs to."""
+    tags = []
+    if _chroma(before) < 10 or _chroma(after) < 10:
         tags.append("achromatic")
     if abs(after[0] - before[0]) > 20:
         tags.append("lightness change")
-    elif chroma(before) >= 10 and chroma(after) >= 10:
+    elif _chroma(before) >= 10 and _chroma(after) >= 10:
         tags.append("hue only")
+    return tags
+
+
+def edit_tags(source: Scene, target_rgb, kind: str) -> list[str]:
+    """The subsets an edit belongs to."""
+    obj = source.spec.objects[0]
+    tags = [source.spec.style, kind, *change_tags(_lab(obj.color), _lab(target_rgb))]
     if obj.glossy:
         tags.append("glossy")
     if obj.pattern:
@@ -108,9 +137,19 @@ def edit_tags(source: Scene, target_rgb, kind: str) -> list[str]:
     return tags
 
 
-def make_edits(split: str, count: int) -> list[Edit]:
+def make_edits(split: str, count: int, pipe=None) -> list[Edit]:
+    if split == "generated":
+        return generated_edits(pipe, count)
     seed, style = SETS[split]
     return edits_from(seed, style, count, split)
+
+
+def _target(rng: np.random.Generator, source_lab: np.ndarray) -> tuple[int, int, int]:
+    """A color over the whole gamut, at least 15 ΔE00 from the source's: a real change."""
+    target = sample_color(rng)
+    while delta_e00(source_lab, _lab(target)) < 15:
+        target = sample_color(rng)
+    return target
 
 
 def edits_from(seed: int, style: str, count: int, prefix: str) -> list[Edit]:
@@ -118,10 +157,7 @@ def edits_from(seed: int, style: str, count: int, prefix: str) -> list[Edit]:
     edits = []
     for i in range(count):
         source = render(seed + i, style=style)
-        rng = np.random.default_rng(seed + i)
-        target = sample_color(rng)
-        while delta_e00(_lab(source.spec.objects[0].color), _lab(target)) < 15:  # a real change
-            target = sample_color(rng)
+        target = _target(np.random.default_rng(seed + i), _lab(source.spec.objects[0].color))
         kind = KINDS[i % len(KINDS)]
         reference = render(seed + REFERENCE_OFFSET + i, style=style, color=target, objects=1, pattern=None)
         oracle = draw(recolor_spec(source.spec, 0, target)).image
@@ -129,6 +165,56 @@ def edits_from(seed: int, style: str, count: int, prefix: str) -> list[Edit]:
             Edit(f"{prefix}-{i:03d}", source, target, kind, reference, oracle, edit_tags(source, target, kind))
         )
     return edits
+
+
+def generated_edits(pipe, count: int) -> list[Edit]:
+    """`count` edits of images the model generated from the captions of scenes `GENERATED_SEED`, ...
+    (their first object single-colored, so the meter can read it), each seed its own generation seed. The
+    object is the first object's words ("dark red ball"), masked as `edit --mask-text` masks it; a caption
+    whose object the mask cannot find is skipped (the report gives the number of edits)."""
+    edits, detector = [], Detector()
+    for i in range(count):
+        seed = GENERATED_SEED + i
+        spec = sample_scene(seed, pattern=None)
+        obj = spec.objects[0]
+        image = np.asarray(pipe.generate([spec.caption], [seed], *GENERATION)[0])
+        try:
+            mask = attention_mask(pipe, image, f"{name_color(obj.color)} {obj.shape}")
+        except ColorEditError:
+            continue
+        overlapping = [f.mask for f in detector.detect(image) if (f.mask & mask).any()]
+        found = max(overlapping, key=lambda m: (m & mask).sum()) if overlapping else None
+        base = shared_meter().read(image, mask)
+        target = _target(np.random.default_rng(seed), base)
+        kind = KINDS[i % len(KINDS)]
+        reference = render(seed + REFERENCE_OFFSET, color=target, objects=1, pattern=None)
+        tags = ["generated", kind, *change_tags(base, _lab(target))]
+        tags += ["glossy"] * obj.glossy + ["several objects"] * (len(spec.objects) > 1)
+        source = GeneratedSource(image, mask, spec.caption, base, found)
+        edits.append(Edit(f"generated-{i:03d}", source, target, kind, reference, None, tags))
+    return edits
+
+
+def generated_scores(source: GeneratedSource, edited: np.ndarray, target_rgb, feather: float) -> dict:
+    """An edit of a generated source, without an oracle, read over the mask every method edits: the meter's
+    reading of the edited object against the target; whether its shading survived (correlation of CIELAB
+    lightness with the source's, per pixel); its hue spread beyond the source's (both chromatic); the
+    background outside the feathered mask kept byte for byte. Apart, the mask's own quality: its IoU with the
+    object the detector finds from pixels (touching objects are one object to the detector)."""
+    mask = source.mask
+    core = interior(mask)
+    lightness = [
+        rgb_to_lab(np.asarray(image, dtype=np.float64)[core] / 255.0)[:, 0] for image in (source.image, edited)
+    ]
+    chromatic = _chroma(source.base_lab) >= 10 and _chroma(_lab(target_rgb)) >= 10
+    outside = feather_weights(mask, feather_radius(feather, mask.shape)) == 0
+    return {
+        "delta_e": float(delta_e00(shared_meter().read(edited, mask), _lab(target_rgb))),
+        "shading_kept": float(np.corrcoef(*lightness)[0, 1]) if core.sum() > 2 else float("nan"),
+        "spread_excess": hue_spread(edited, mask) - hue_spread(source.image, mask) if chromatic else float("nan"),
+        "iou": 0.0 if source.found is None else float((source.found & mask).sum() / (source.found | mask).sum()),
+        "background_identical": bool(np.array_equal(edited[outside], source.image[outside])),
+    }
 
 
 def reference_statistics(edit: Edit) -> tuple[np.ndarray, np.ndarray]:
@@ -184,9 +270,11 @@ def score_variant(pipe, edits: list[Edit], variant: str) -> list[dict]:
             edited, unet_rows = run_pixel(changes, edit), 0
         else:
             edited, unet_rows = run_diffusion(pipe, edit, config)
-        row = oracle_scores(
-            edit.source, edit.oracle, edited, config.feather if config.paste_back else 0.0, plate(edit.source)
-        )
+        feather = config.feather if config.paste_back else 0.0
+        if edit.oracle is None:
+            row = generated_scores(edit.source, edited, edit.target_rgb, feather)
+        else:
+            row = oracle_scores(edit.source, edit.oracle, edited, feather, plate(edit.source))
         rows.append(
             {
                 "edit": edit.name,
@@ -229,16 +317,26 @@ def summarize_reconstruction(rows: list[dict]) -> dict:
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Medians, the blotch rate, IoU and background over rows (NaN-free)."""
+    """Medians, the blotch rate, IoU and background over rows; a score a row lacks (NaN or absent: a
+    generated source has no appearance, an achromatic one no hue spread) is left out of its statistic."""
     if not rows:
         return {}
-    values = lambda key: np.array([r[key] for r in rows], dtype=float)  # noqa: E731
+
+    def values(key: str) -> np.ndarray:
+        column = np.array([r.get(key, np.nan) for r in rows], dtype=float)
+        return column[~np.isnan(column)]
+
+    def median(key: str) -> float:
+        return float(np.median(values(key))) if len(values(key)) else float("nan")
+
+    spread = values("spread_excess")
     return {
         "edits": len(rows),
-        "delta_e": float(np.median(values("delta_e"))),
+        "delta_e": median("delta_e"),
         "delta_e_p90": float(np.percentile(values("delta_e"), 90)),
-        "appearance": float(np.median(values("appearance"))),
-        "blotchy": float(np.mean(values("spread_excess") > 15)),
+        "appearance": median("appearance"),
+        "shading_kept": median("shading_kept"),
+        "blotchy": float(np.mean(spread > 15)) if len(spread) else float("nan"),
         "iou": float(np.mean(values("iou"))),
         "background_identical": float(np.mean(values("background_identical"))),
         "rows": float(np.mean(values("rows"))),
@@ -269,7 +367,8 @@ def by_subset(rows: list[dict]) -> dict[str, dict]:
 def variant_key(pipe, variant: str, split: str, count: int) -> str:
     _, base, changes = VARIANTS[variant]
     config = (preset(base).replace(**changes) if base else preset()).to_dict()
-    model = [str(getattr(pipe, "name_or_path", "")), model_fingerprint(pipe)] if base else []  # pixel methods: none
+    # pixel methods on renders depend on no model; generated sources do
+    model = [str(getattr(pipe, "name_or_path", "")), model_fingerprint(pipe)] if base or split == "generated" else []
     settings = [variant, config, split, count, *model]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -316,7 +415,7 @@ def run_ablation(
     variants = variants or list(VARIANTS)
     table: dict[str, dict[str, dict]] = {}
     images: dict[str, list[np.ndarray]] = {}
-    edits = {split: make_edits(split, count) for split, count in counts.items()}
+    edits = {split: make_edits(split, count, pipe) for split, count in counts.items()}
     for variant in variants:
         for split, split_edits in edits.items():
             chosen = split_edits[:PAPER_EDITS] if variant.startswith("paper") else split_edits
@@ -338,16 +437,25 @@ def run_ablation(
                 recon_path.parent.mkdir(parents=True, exist_ok=True)
                 recon_path.write_text(json.dumps(recon))
         print(f"no-edit reconstruction: {recon}", flush=True)
-    write_report(out_md, table, images, edits.get("test", [])[:grid_edits], counts, recon)
+    meter_error = None
+    if "generated" in edits:
+        meter_error = {style: held_out_error(shared_meter(), style=style) for style in ("v2", "toon")}
+    write_report(out_md, table, images, edits.get("test", [])[:grid_edits], counts, recon, meter_error)
     return {"table": table, "reconstruction": recon}
 
 
 def _cell(stats: dict, key: str, digits: int = 1) -> str:
-    return "-" if not stats or key not in stats else f"{stats[key]:.{digits}f}"
+    return "-" if not stats or key not in stats or np.isnan(stats[key]) else f"{stats[key]:.{digits}f}"
 
 
 def write_report(
-    out_md: Path, table: dict, images: dict, shown: list[Edit], counts: dict, recon: dict | None = None
+    out_md: Path,
+    table: dict,
+    images: dict,
+    shown: list[Edit],
+    counts: dict,
+    recon: dict | None = None,
+    meter_error: dict | None = None,
 ) -> None:
     out_md.parent.mkdir(parents=True, exist_ok=True)
     header = (
@@ -357,6 +465,8 @@ def write_report(
     lines = [header]
     for variant, sets in table.items():
         for split, stats in sets.items():
+            if split == "generated":
+                continue
             s = stats["all"]
             lines.append(
                 f"| {variant} | {split} | {s['edits']} | {_cell(s, 'delta_e')} | {_cell(s, 'delta_e_p90')} | "
@@ -385,6 +495,7 @@ def write_report(
             force=True,
         )
     sets = ", ".join(f"{split} {n}" for split, n in counts.items())
+    generated = generated_section(table, meter_error) if "generated" in counts else ""
     out_md.write_text(f"""# Exact color on the toy world: every method against the oracle render
 
 Generated by `python -m coloredit.toy ablation` ({sets} edits) on the shipped toy model. Each edit
@@ -436,4 +547,59 @@ Rows of the grid (`ablation.png`, test set): source | reference | oracle | one c
 table's order.
 
 ![examples](ablation.png)
-""")
+{generated}""")
+
+
+GENERATED_SUBSETS = ("hue only", "lightness change", "achromatic", "glossy", "several objects", *KINDS)
+
+
+def generated_section(table: dict, meter_error: dict | None) -> str:
+    """The report's part on generated sources: their own table, since no oracle scores them."""
+    lines = [
+        "| variant | edits | ΔE00 to target, meter (median) | p90 | shading kept | blotchy | mask IoU | background "
+        "identical | U-Net rows | s/edit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    subsets = ["| variant | " + " | ".join(GENERATED_SUBSETS) + " |", "|---|" + "---|" * len(GENERATED_SUBSETS)]
+    for variant, sets in table.items():
+        if "generated" not in sets:
+            continue
+        s, merged = sets["generated"]["all"], sets["generated"]
+        lines.append(
+            f"| {variant} | {s['edits']} | {_cell(s, 'delta_e')} | {_cell(s, 'delta_e_p90')} | "
+            f"{_cell(s, 'shading_kept', 3)} | {_cell(s, 'blotchy', 2)} | {_cell(s, 'iou', 3)} | "
+            f"{_cell(s, 'background_identical', 2)} | {_cell(s, 'rows', 0)} | {_cell(s, 'seconds', 2)} |"
+        )
+        cells = [
+            f"{_cell(merged.get(n, {}), 'delta_e')} ({merged.get(n, {}).get('edits', 0)})" for n in GENERATED_SUBSETS
+        ]
+        subsets.append(f"| {variant} | " + " | ".join(cells) + " |")
+    accuracy = "not measured in this run"
+    if meter_error:
+        accuracy = "; ".join(f"{style} median {m:.2f}, p90 {p:.2f}" for style, (m, p) in meter_error.items())
+    return f"""
+## Generated sources (no oracle: read by the albedo meter)
+
+Each source is the toy model's own generation (DDIM {GENERATION[0]} steps, guidance {GENERATION[1]:g}) from the
+caption of a scene drawn as training scenes are (its first object single-colored); the object is the first
+object's words, masked by the model's attention as `edit --mask-text` does, the same mask for every method.
+The target and the reference scenes are drawn as in the other sets, at least 15 ΔE00 from the meter's
+reading of the source.
+
+- **ΔE00 to target, meter**: CIEDE2000 between the albedo meter's reading of the edited object (`meter.py`:
+  a ridge regression from the object's linear-RGB quantiles to the renderer's base color, fitted on 1500
+  renders of its own seeds) and the target. The meter's own error, against the base color of held-out
+  renders (200 per style): {accuracy}. Below that, differences between rows are not resolved.
+- **shading kept**: correlation of per-pixel CIELAB lightness, edit against source, over the object.
+- **blotchy**: hue spread more than 15° above the source's (edits with a chromatic source and target only).
+- Every score but the IoU is read over the text mask, the region every method edits: they measure the
+  recoloring. **mask IoU** measures the mask (the same for every method): the text mask against the object
+  the detector finds from pixels alone (objects that touch are one object to the detector, so two-object
+  images understate it).
+
+{chr(10).join(lines)}
+
+By subset (ΔE00 to target, meter, median, with the number of edits):
+
+{chr(10).join(subsets)}
+"""
