@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from coloredit.bench.metrics.color import appearance, delta_e_object
-from coloredit.colors import COLOR_TERMS, delta_e00, name_color, rgb_to_lab
+from coloredit import exact
+from coloredit.bench.metrics.color import appearance, delta_e_object, interior
+from coloredit.colors import COLOR_TERMS, delta_e00, hue_distance, name_color, rgb_to_lab
 from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
 from coloredit.masks import salient_object
 from coloredit.toy.render import draw, render, sample_color
@@ -77,7 +78,9 @@ def test_a_striped_objects_outline_follows_its_body_not_the_stripes():
 def test_own_color_reconstructs_and_dark_sources_take_rendered_shading():
     for scene, _, _ in edits():
         own = recolor(scene.image, scene.mask, lit_albedo(scene.image, scene.mask, hint(scene)), hint_rgb=hint(scene))
-        assert delta_e_object(own, scene.mask, scene.image) < 1.0
+        # < 1.1: raised from < 1.0 when pixels of the main color's hue began to count as it (the worst of
+        # these 24 scenes went from 0.80 to 1.04: such pixels take the model's chromaticity)
+        assert delta_e_object(own, scene.mask, scene.image) < 1.1
     black = render(9, shape="ball", color="black", objects=1, glossy=False, pattern=None, jpeg=0)
     target = (230, 200, 40)
     oracle = draw(recolor_spec(black.spec, 0, target)).image
@@ -144,3 +147,26 @@ def test_recolor_of_an_object_in_a_big_photo_depends_only_on_its_surroundings():
         assert np.array_equal(big[outside], canvas[outside])
         once = decompose(canvas, mask, hint(scene))
         assert np.array_equal(recolor(canvas, mask, target, source=once), big)
+
+
+def test_a_generated_object_whose_hue_drifts_with_its_shading_is_recolored_whole(monkeypatch):
+    """The toy model's light orange cylinder turns yellower where lit: one color, no second one to keep.
+    (Seed 74,000,014: the generated tuning set's example that showed orange patches left behind.)"""
+    from coloredit import ColorEditPipeline
+    from coloredit.masks import attention_mask
+
+    pipe = ColorEditPipeline.from_pretrained("toy")
+    pipe.set_progress_bar_config(disable=True)
+    image = np.asarray(pipe.generate(["a light orange cylinder"], [74_000_014], 50, 7.5)[0])
+    mask = attention_mask(pipe, image, "light orange cylinder")
+    source = rgb_to_lab(image[interior(mask)] / 255.0)
+    source_hue = np.degrees(np.arctan2(np.median(source[:, 2]), np.median(source[:, 1])))
+
+    def orange_left() -> float:
+        lab = rgb_to_lab(recolor(image, mask, (0, 80, 0))[interior(mask)] / 255.0)
+        hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1]))
+        return float(np.mean((hue_distance(hue, source_hue) < 30) & (np.hypot(lab[:, 1], lab[:, 2]) > 15)))
+
+    assert orange_left() < 0.01
+    monkeypatch.setattr(exact, "SAME_HUE_CHROMA", np.inf)  # one chromaticity only, as before
+    assert orange_left() > 0.1  # measured 0.23

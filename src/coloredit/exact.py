@@ -23,11 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colors import lab_to_rgb, linear_to_srgb, rgb_to_lab, srgb_to_linear
+from .colors import hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_lab, srgb_to_linear
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
 FIT_LAB = (8.0, 16.0)  # CIELAB distance from the main-color model: fits fully below, is a second color above
+# ... unless the pixel keeps the model's hue: within SAME_HUE[0] degrees it fits, past SAME_HUE[1] not, if both
+# are chromatic (CIELAB chroma above SAME_HUE_CHROMA) and their chromas differ by less than SAME_CHROMA_RATIO
+SAME_HUE, SAME_HUE_CHROMA, SAME_CHROMA_RATIO = (15.0, 30.0), 15.0, 1.5
 DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
 
 
@@ -102,9 +105,22 @@ def _main_chromaticity(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None
 
 def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
     """1 where a pixel is its main-color model to within noise (CIELAB distance under FIT_LAB[0]), 0 past
-    FIT_LAB[1]: perceptual, so that sensor noise on dark pixels does not read as a second color."""
-    distance = np.linalg.norm(rgb_to_lab(linear_to_srgb(pixels)) - rgb_to_lab(linear_to_srgb(model)), axis=1)
-    return np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
+    FIT_LAB[1]: perceptual, so that sensor noise on dark pixels does not read as a second color. A pixel of
+    the model's hue and about its chroma fits too, however far: generated and photographed objects drift in
+    hue and saturation across their shading (an orange whose lit side turns yellow), which one chromaticity
+    cannot follow and which must not be kept as a second color; stripes and logos differ in hue or chroma."""
+    lab, lab_model = rgb_to_lab(linear_to_srgb(pixels)), rgb_to_lab(linear_to_srgb(model))
+    distance = np.linalg.norm(lab - lab_model, axis=1)
+    fit = np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
+    chroma, chroma_model = np.hypot(lab[:, 1], lab[:, 2]), np.hypot(lab_model[:, 1], lab_model[:, 2])
+    alike = (np.minimum(chroma, chroma_model) > SAME_HUE_CHROMA) & (
+        np.abs(np.log(np.maximum(chroma, 1e-6) / np.maximum(chroma_model, 1e-6))) < np.log(SAME_CHROMA_RATIO)
+    )
+    hue = hue_distance(
+        np.degrees(np.arctan2(lab[:, 2], lab[:, 1])), np.degrees(np.arctan2(lab_model[:, 2], lab_model[:, 1]))
+    )
+    same_hue = np.clip((SAME_HUE[1] - hue) / (SAME_HUE[1] - SAME_HUE[0]), 0.0, 1.0)
+    return np.maximum(fit, np.where(alike, same_hue, 0.0))
 
 
 def _object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:

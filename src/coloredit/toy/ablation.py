@@ -79,8 +79,20 @@ class GeneratedSource:
     image: np.ndarray
     mask: np.ndarray
     caption: str
-    base_lab: np.ndarray  # the meter's reading of the object's base color
     found: np.ndarray | None  # the detector's object that overlaps the mask most (None: none does)
+    base_lab: np.ndarray  # the meter's reading of the object's base color
+
+    @property
+    def read_mask(self) -> np.ndarray:
+        return read_region(self.mask, self.found)
+
+
+def read_region(mask: np.ndarray, found: np.ndarray | None) -> np.ndarray:
+    """Where a generated object's color is read: the mask's pixels that the detector sees as its object (a
+    ring's hole, which the text mask fills, is not), or the whole mask where that leaves under half of it."""
+    if found is None or (found & mask).sum() < 0.5 * mask.sum():
+        return mask
+    return found & mask
 
 
 @dataclass
@@ -184,34 +196,33 @@ def generated_edits(pipe, count: int) -> list[Edit]:
             continue
         overlapping = [f.mask for f in detector.detect(image) if (f.mask & mask).any()]
         found = max(overlapping, key=lambda m: (m & mask).sum()) if overlapping else None
-        base = shared_meter().read(image, mask)
-        target = _target(np.random.default_rng(seed), base)
+        source = GeneratedSource(image, mask, spec.caption, found, shared_meter().read(image, read_region(mask, found)))
+        target = _target(np.random.default_rng(seed), source.base_lab)
         kind = KINDS[i % len(KINDS)]
         reference = render(seed + REFERENCE_OFFSET, color=target, objects=1, pattern=None)
-        tags = ["generated", kind, *change_tags(base, _lab(target))]
+        tags = ["generated", kind, *change_tags(source.base_lab, _lab(target))]
         tags += ["glossy"] * obj.glossy + ["several objects"] * (len(spec.objects) > 1)
-        source = GeneratedSource(image, mask, spec.caption, base, found)
         edits.append(Edit(f"generated-{i:03d}", source, target, kind, reference, None, tags))
     return edits
 
 
 def generated_scores(source: GeneratedSource, edited: np.ndarray, target_rgb, feather: float) -> dict:
-    """An edit of a generated source, without an oracle, read over the mask every method edits: the meter's
-    reading of the edited object against the target; whether its shading survived (correlation of CIELAB
-    lightness with the source's, per pixel); its hue spread beyond the source's (both chromatic); the
-    background outside the feathered mask kept byte for byte. Apart, the mask's own quality: its IoU with the
-    object the detector finds from pixels (touching objects are one object to the detector)."""
-    mask = source.mask
-    core = interior(mask)
+    """An edit of a generated source, without an oracle: the meter's reading of the edited object against
+    the target; whether its shading survived (correlation of CIELAB lightness with the source's, per pixel);
+    its hue spread beyond the source's (both chromatic); the background outside the feathered mask kept byte
+    for byte. They are read over `source.read_mask`. Apart, the mask's own quality: its IoU with the object
+    the detector finds from pixels (touching objects are one object to the detector)."""
+    mask, read = source.mask, source.read_mask
+    core = interior(read)
     lightness = [
         rgb_to_lab(np.asarray(image, dtype=np.float64)[core] / 255.0)[:, 0] for image in (source.image, edited)
     ]
     chromatic = _chroma(source.base_lab) >= 10 and _chroma(_lab(target_rgb)) >= 10
     outside = feather_weights(mask, feather_radius(feather, mask.shape)) == 0
     return {
-        "delta_e": float(delta_e00(shared_meter().read(edited, mask), _lab(target_rgb))),
+        "delta_e": float(delta_e00(shared_meter().read(edited, read), _lab(target_rgb))),
         "shading_kept": float(np.corrcoef(*lightness)[0, 1]) if core.sum() > 2 else float("nan"),
-        "spread_excess": hue_spread(edited, mask) - hue_spread(source.image, mask) if chromatic else float("nan"),
+        "spread_excess": hue_spread(edited, read) - hue_spread(source.image, read) if chromatic else float("nan"),
         "iou": 0.0 if source.found is None else float((source.found & mask).sum() / (source.found | mask).sum()),
         "background_identical": bool(np.array_equal(edited[outside], source.image[outside])),
     }
@@ -318,7 +329,8 @@ def summarize_reconstruction(rows: list[dict]) -> dict:
 
 def summarize(rows: list[dict]) -> dict:
     """Medians, the blotch rate, IoU and background over rows; a score a row lacks (NaN or absent: a
-    generated source has no appearance, an achromatic one no hue spread) is left out of its statistic."""
+    generated source has no appearance, an achromatic one no hue spread) is left out of its statistic, and
+    a statistic no row has is left out."""
     if not rows:
         return {}
 
@@ -330,7 +342,7 @@ def summarize(rows: list[dict]) -> dict:
         return float(np.median(values(key))) if len(values(key)) else float("nan")
 
     spread = values("spread_excess")
-    return {
+    stats = {
         "edits": len(rows),
         "delta_e": median("delta_e"),
         "delta_e_p90": float(np.percentile(values("delta_e"), 90)),
@@ -342,6 +354,7 @@ def summarize(rows: list[dict]) -> dict:
         "rows": float(np.mean(values("rows"))),
         "seconds": float(np.mean(values("seconds"))),
     }
+    return {key: value for key, value in stats.items() if not np.isnan(value)}
 
 
 SUBSETS = (
@@ -592,10 +605,11 @@ reading of the source.
   renders (200 per style): {accuracy}. Below that, differences between rows are not resolved.
 - **shading kept**: correlation of per-pixel CIELAB lightness, edit against source, over the object.
 - **blotchy**: hue spread more than 15° above the source's (edits with a chromatic source and target only).
-- Every score but the IoU is read over the text mask, the region every method edits: they measure the
-  recoloring. **mask IoU** measures the mask (the same for every method): the text mask against the object
-  the detector finds from pixels alone (objects that touch are one object to the detector, so two-object
-  images understate it).
+- Every score but the IoU is read over the text mask's pixels that the detector (from pixels alone) sees as
+  the object: a ring's hole, which the text mask fills, is left out (the whole text mask where that leaves
+  under half of it). They measure the recoloring. **mask IoU** measures the mask (the same for every
+  method): the text mask against the detector's object (objects that touch are one object to the detector,
+  so two-object images understate it).
 
 {chr(10).join(lines)}
 
