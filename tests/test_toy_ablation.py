@@ -6,6 +6,7 @@ import pytest
 
 from coloredit import ColorEditPipeline
 from coloredit.toy import ablation
+from coloredit.toy.meter import fit_meter, held_out_error
 
 PIXEL_VARIANTS = ["pixel CIELAB mean shift", "exact color alone, no diffusion"]
 
@@ -40,3 +41,31 @@ def test_sets_are_disjoint_and_edits_are_real_changes():
         assert edit.kind in ablation.KINDS and edit.kind in edit.tags
         assert not np.array_equal(edit.oracle[edit.source.mask], edit.source.image[edit.source.mask])
         assert edit.reference.spec.objects[0].color == edit.target_rgb
+
+
+def test_albedo_meter_reads_held_out_renders_base_color():
+    """The meter that scores generated sources, against the renderer's ground truth on renders it never saw
+    (both styles; the toon style was never fitted on)."""
+    meter = fit_meter(count=300)
+    for style in ("v2", "toon"):
+        median, p90 = held_out_error(meter, count=60, style=style)
+        assert median < 2.5 and p90 < 6.0, (style, median, p90)
+
+
+def test_generated_sources_are_the_models_own_images_with_masks_and_real_changes():
+    pipe = ColorEditPipeline.from_pretrained("toy")
+    pipe.set_progress_bar_config(disable=True)
+    meter = fit_meter(count=100)
+    edits = ablation.generated_edits(pipe, 2, meter)
+    assert len(edits) == 2
+    for i, edit in enumerate(edits):
+        seed = ablation.GENERATED_SEED + i
+        spec = ablation.sample_scene(seed, pattern=None)
+        generated = np.asarray(pipe.generate([spec.caption], [seed], *ablation.GENERATION)[0])
+        assert np.array_equal(edit.source.image, generated) and edit.source.caption == spec.caption
+        assert 0 < edit.source.read_mask.sum() <= edit.source.mask.sum() < edit.source.mask.size
+        assert edit.oracle is None and "generated" in edit.tags and edit.kind in edit.tags
+        assert ablation.delta_e00(edit.source.base_lab, ablation._lab(edit.target_rgb)) >= 15
+        # scored without an oracle: an untouched source has the background kept and its own shading
+        row = ablation.generated_scores(edit.source, edit.source.image, edit.target_rgb, 0.0, meter)
+        assert row["background_identical"] and row["shading_kept"] > 0.999
