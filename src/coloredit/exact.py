@@ -5,7 +5,8 @@ Pixels of a lit object follow the dichromatic reflection model (Shafer 1985): in
 the object's main color is `shade * albedo + specular * white`. Splitting the object's pixels that way lets
 an edit swap the albedo and keep everything else: shading and texture (`shade`), white highlights
 (`specular`), and the pixels of any second color (stripes, a logo), which do not fit the main color and are
-left as they are.
+left as they are. A white highlight on a black or grey object has the object's own chromaticity; it is told
+apart by its shape instead, a small bright bump above the shading around it.
 
 What a color means on a shaded object: the **lit albedo**, the main color where the object is fully lit and
 not a highlight, measured as the 90th percentile of shade over the main color's pixels. A hex code sets it;
@@ -31,6 +32,11 @@ FIT_LAB = (8.0, 16.0)  # CIELAB distance from the main-color model: fits fully b
 # ... unless the pixel keeps the model's hue: within SAME_HUE[0] degrees it fits, past SAME_HUE[1] not, if both
 # are chromatic (CIELAB chroma above SAME_HUE_CHROMA) and their chromas differ by less than SAME_CHROMA_RATIO
 SAME_HUE, SAME_HUE_CHROMA, SAME_CHROMA_RATIO = (15.0, 30.0), 15.0, 1.5
+# a highlight bump: brighter than HIGHLIGHT_BUMP (achromatic object, chromatic object) x the shading that a
+# grey-level opening HIGHLIGHT_SPAN of the object's size (square root of its area) wide leaves
+HIGHLIGHT_SPAN, HIGHLIGHT_BUMP = 0.5, (1.6, 3.0)
+SECOND_COLOR_CHROMA = 12.0  # on an achromatic object, a pixel this much more chromatic is a second color
+LIT_HEADROOM = 1.15  # shade above this x the lit level is white highlight, where highlights are read from shape
 DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
 
 
@@ -153,6 +159,29 @@ def _smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.n
     return (ndimage.gaussian_filter(plane, sigma) / np.maximum(weight, 1e-8))[mask]
 
 
+def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump: float) -> np.ndarray:
+    """Per pixel: part of a highlight, a small bright spot standing `bump` times above the shading around it
+    (what a grey-level opening of the `main` color's pixels, HIGHLIGHT_SPAN of the object's size, leaves). A
+    white highlight on a grey object has the object's own chromaticity, so the chromatic unmixing cannot see
+    it; its shape can."""
+    from scipy import ndimage
+
+    box = _object_box(mask, 0)
+    inside = mask[box]
+    side = int(HIGHLIGHT_SPAN * np.sqrt(inside.sum())) | 1
+    if side < 3:
+        return np.zeros(len(shade), dtype=bool)
+    plane, where = np.full(inside.shape, np.inf), np.zeros(inside.shape, dtype=bool)
+    plane[inside], where[inside] = np.where(main, shade, np.inf), main
+    eroded = ndimage.minimum_filter(plane, size=side, mode="nearest")
+    eroded[~where] = 0.0
+    opened = ndimage.maximum_filter(eroded, size=side, mode="nearest")[inside]
+    # never below the main color's median shade: near-black stripes can fit a dark main color's model, and
+    # their zero shade would make every pixel beside them a bump
+    typical = np.median(shade[main]) if main.any() else 1e-6
+    return shade > bump * np.maximum(opened, typical)
+
+
 def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
     """Split the masked pixels of an sRGB image (H x W x 3 uint8) into shade, albedo and specular; `hint_rgb`
     (the color the prompt names) picks the main color where the object has several."""
@@ -184,11 +213,19 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
             index = np.flatnonzero(bright)[take]
             shade[index], specular[index], fit[index] = unmixed[take, 0], unmixed[take, 1], better[take]
             main = fit > 0.5
-    lit = max(float(np.percentile(shade[main], LIT_PERCENTILE)), 1e-6)
-    if achromatic:  # the white above the lit level is highlight; a second color is far off in lightness
-        specular = np.clip(shade - 1.15 * lit, 0, None)
-        shade = shade - specular
-        fit = np.where(np.abs(np.log((shade + 1e-4) / (np.median(shade[main]) + 1e-4))) > 1.6, 0.0, 1.0)
+    bumps = _highlight_bumps(shade, mask, main, HIGHLIGHT_BUMP[0 if achromatic else 1])
+    body = main & ~bumps
+    lit = max(float(np.percentile(shade[body if body.sum() >= 3 else main], LIT_PERCENTILE)), 1e-6)
+    # white above LIT_HEADROOM x the lit level: on an achromatic object all of it is highlight; on a chromatic
+    # one, what the unmixing left in the bumps (on a dark object noise hides a highlight's chromaticity)
+    glare = np.clip(shade - LIT_HEADROOM * lit, 0, None) * (1.0 if achromatic else bumps)
+    specular, shade = specular + glare, shade - glare
+    if achromatic:  # a second color is far off in lightness, or in chroma
+        typical = np.median(shade[main])
+        far_in_lightness = np.abs(np.log((shade + 1e-4) / (typical + 1e-4))) > 1.6
+        lab, lab_model = rgb_to_lab(linear_to_srgb(pixels)), rgb_to_lab(linear_to_srgb(typical * direction))
+        colorful = np.hypot(lab[:, 1], lab[:, 2]) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
+        fit = np.where(far_in_lightness | colorful, 0.0, 1.0)
     return Decomposition(albedo=direction * lit, shade=shade / lit, specular=specular, fit=_smooth_fit(fit, mask))
 
 

@@ -9,6 +9,7 @@ report that uses it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from ..bench.metrics.color import interior
 from ..colors import delta_e00, linear_to_srgb, rgb_to_lab
 from ..exact import to_linear
-from .render import render
+from .render import Scene, render
 
 METER_SEED = 95_000_000  # renders the meter is fitted on; no other set draws from this range
 HELD_OUT_SEED = 96_000_000  # renders its error is measured on
@@ -42,12 +43,17 @@ class AlbedoMeter:
         return rgb_to_lab(linear_to_srgb(linear))
 
 
+def _single_color_renders(seed: int, count: int, style: str, desc: str) -> Iterator[Scene]:
+    """Renders `seed`, ... of `style` whose first object has one color (every material, background and
+    photo defect)."""
+    for s in tqdm(range(seed, seed + count), desc=desc, mininterval=5):
+        yield render(s, style=style, pattern=None)
+
+
 def fit_meter(count: int = 1500, seed: int = METER_SEED, style: str = "v2") -> AlbedoMeter:
-    """Fit on `count` renders of single-color objects (their first object; every material, background and
-    photo defect of `style`)."""
+    """Fit on `count` renders' first objects."""
     rows, targets = [], []
-    for s in tqdm(range(seed, seed + count), desc="albedo meter", mininterval=5):
-        scene = render(s, style=style, pattern=None)
+    for scene in _single_color_renders(seed, count, style, "albedo meter"):
         rows.append(features(scene.image, scene.mask))
         targets.append(to_linear(np.array(scene.spec.objects[0].color, dtype=np.uint8)))
     x, y = np.array(rows), np.array(targets)
@@ -62,10 +68,8 @@ def shared_meter() -> AlbedoMeter:
 
 def held_out_error(meter: AlbedoMeter, count: int = 200, style: str = "v2") -> tuple[float, float]:
     """(median, p90) ΔE00 of the meter's reading against the base color of held-out renders."""
-    errors = []
-    for s in range(HELD_OUT_SEED, HELD_OUT_SEED + count):
-        scene = render(s, style=style, pattern=None)
-        errors.append(
-            delta_e00(meter.read(scene.image, scene.mask), rgb_to_lab(np.array(scene.spec.objects[0].color) / 255.0))
-        )
+    errors = [
+        delta_e00(meter.read(scene.image, scene.mask), rgb_to_lab(np.array(scene.spec.objects[0].color) / 255.0))
+        for scene in _single_color_renders(HELD_OUT_SEED, count, style, "albedo meter's error")
+    ]
     return float(np.median(errors)), float(np.percentile(errors, 90))
