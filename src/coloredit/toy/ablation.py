@@ -529,6 +529,8 @@ of the same scene with that object's base color changed.
   the oracle's by more than 15°.
 - **IoU**: of the pixels near the object that differ from the empty room (ΔE00 > {OBJECT_DIFFERS:g}), edit against
   oracle. **background identical**: share of edits whose pixels outside the feathered mask are the source's bytes.
+- **s/edit**: wall time on the machine as it was, other jobs sharing its cores; speed is measured side by side in
+  `benchmarks/`, not here.
 - Sets: `tune` (the only one looked at while tuning), `test` (other seeds), `ood` (the toon style: never in
   training or tuning). The paper's row (null-text inversion, ~45 s an edit here) runs on the first {PAPER_EDITS}
   edits of each set.
@@ -578,7 +580,7 @@ regression, the worst achromatic edits of the `tune` set were looked at: glossy 
 whose white highlight, of the object's own chromaticity, was read as lit surface (a black ball read as dark
 grey), and a white ball whose green stripes were recolored. A highlight is now a bump 1.6x (achromatic object)
 or 3x (chromatic: what the unmixing missed) above a grey-level opening half the object's size wide, and is left
-out of the lit level; on an achromatic object a pixel 12 more chroma than it is a second color. Tuned on 200
+out of the lit level; on an achromatic object a pixel of 12 more CIELAB chroma is a second color. Tuned on 200
 `tune` edits (seeds 70,000,000-70,000,199), exact color alone: 1.45 / p90 10.6 -> 1.33 / 5.47 (mean 4.08 ->
 2.80; appearance 2.09 / 9.58 -> 2.02 / 6.11; achromatic 2.00 / 24.3 -> 1.39 / 8.90, 66 edits; glossy 1.79 /
 13.1 -> 1.51 / 5.00; two-tone 2.11 -> 1.79; hue only 1.11 both). Tried: openings 0.35-0.7 of the object's size,
