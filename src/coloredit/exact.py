@@ -163,7 +163,7 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     """Per pixel: part of a highlight, a small bright spot standing `bump` times above the shading around it
     (what a grey-level opening of the `main` color's pixels, HIGHLIGHT_SPAN of the object's size, leaves). A
     white highlight on a grey object has the object's own chromaticity, so the chromatic unmixing cannot see
-    it; its shape can."""
+    it; its shape can. `main` holds at least one pixel."""
     from scipy import ndimage
 
     box = _object_box(mask, 0)
@@ -178,8 +178,7 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     opened = ndimage.maximum_filter(eroded, size=side, mode="nearest")[inside]
     # never below the main color's median shade: near-black stripes can fit a dark main color's model, and
     # their zero shade would make every pixel beside them a bump
-    typical = np.median(shade[main]) if main.any() else 1e-6
-    return shade > bump * np.maximum(opened, typical)
+    return shade > bump * np.maximum(opened, np.median(shade[main]))
 
 
 def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
