@@ -340,24 +340,21 @@ def summarize(rows: list[dict]) -> dict:
         column = np.array([r.get(key, np.nan) for r in rows], dtype=float)
         return column[~np.isnan(column)]
 
-    def median(key: str) -> float:
-        return float(np.median(values(key))) if len(values(key)) else float("nan")
+    def over(key: str, statistic=np.median) -> float:
+        column = values(key)
+        return float(statistic(column)) if len(column) else float("nan")
 
-    def mean(key: str) -> float:
-        return float(np.mean(values(key))) if len(values(key)) else float("nan")
-
-    spread = values("spread_excess")
     stats = {
         "edits": len(rows),
-        "delta_e": median("delta_e"),
-        "delta_e_p90": float(np.percentile(values("delta_e"), 90)),
-        "appearance": median("appearance"),
-        "shading_kept": median("shading_kept"),
-        "blotchy": float(np.mean(spread > 15)) if len(spread) else float("nan"),
-        "iou": mean("iou"),
-        "background_identical": mean("background_identical"),
-        "rows": mean("rows"),
-        "seconds": mean("seconds"),
+        "delta_e": over("delta_e"),
+        "delta_e_p90": over("delta_e", lambda column: np.percentile(column, 90)),
+        "appearance": over("appearance"),
+        "shading_kept": over("shading_kept"),
+        "blotchy": over("spread_excess", lambda column: np.mean(column > 15)),
+        "iou": over("iou", np.mean),
+        "background_identical": over("background_identical", np.mean),
+        "rows": over("rows", np.mean),
+        "seconds": over("seconds", np.mean),
     }
     return {key: value for key, value in stats.items() if not np.isnan(value)}
 
