@@ -94,6 +94,7 @@ def test_manifest_loads_valid_samples(tmp_path):
     write_bench(tmp_path, [json.dumps(GOOD), json.dumps(dict(GOOD, id="b", split="synthetic"))])
     samples = load_manifest(tmp_path)
     assert [s.id for s in samples] == ["a", "b"] and samples[0].target_rgb == (0, 0, 255)
+    assert samples[0].tags == () and samples[0].target_kind == "reference"  # optional fields default
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,9 @@ def test_manifest_loads_valid_samples(tmp_path):
         (json.dumps(dict(GOOD, id="x", source="gone.png")), "sample 'x'): source file"),
         (json.dumps(dict(GOOD, id="x", mask="small.png")), "sample 'x'): mask is (8, 6) but the source is (16, 12)"),
         (json.dumps(GOOD), "id 'a' already used on line 1"),
+        (json.dumps(dict(GOOD, id="x", target_kind="name")), "target_kind must be one of reference, hex"),
+        (json.dumps(dict(GOOD, id="x", tags="metal")), "tags must be a list of non-empty strings"),
+        (json.dumps(dict(GOOD, id="x", albedo="gone.png")), "sample 'x'): albedo file"),
     ],
 )
 def test_manifest_errors_name_the_line_and_sample(tmp_path, line, message):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colors import hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_lab, srgb_to_linear
+from .colors import hsv_to_rgb, hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_hsv, rgb_to_lab, srgb_to_linear
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -355,4 +355,15 @@ def pixel_reinhard(image: np.ndarray, mask: np.ndarray, target_mean: np.ndarray,
     scaled = (lab - lab.mean(axis=0)) / np.maximum(lab.std(axis=0), 1e-6) * np.asarray(target_std) + target_mean
     out = image.copy()
     out[mask] = (lab_to_rgb(scaled) * 255).round().astype(np.uint8)
+    return out
+
+
+def pixel_hue(image: np.ndarray, mask: np.ndarray, target_rgb: tuple[int, int, int]):
+    """Baseline: the object's HSV hue set to the target's, its saturation and value kept (what a photo
+    editor's hue slider does)."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    hsv = rgb_to_hsv(image[mask] / 255.0)
+    hsv[:, 0] = rgb_to_hsv(np.array(target_rgb, dtype=np.float64) / 255.0)[0]
+    out = image.copy()
+    out[mask] = (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
     return out

@@ -15,6 +15,9 @@ from PIL import Image
 from ..errors import ColorEditError
 
 SPLITS = ("synthetic", "real")
+TARGET_KINDS = ("reference", "hex")
+IMAGE_FIELDS = ("source", "mask", "reference", "reference_mask", "oracle", "albedo")
+OPTIONAL_IMAGES = ("reference_mask", "oracle", "albedo")
 FIELDS = {
     "id": str,
     "split": str,
@@ -45,6 +48,9 @@ class Sample:
     seed: int
     reference_mask: str = ""  # optional: where the color is in the reference (empty: all of it)
     oracle: str = ""  # optional: the intended edit, rendered (the toy world draws one), for the oracle metrics
+    target_kind: str = "reference"  # what the edit is given: the reference image, or the hex of target_rgb
+    albedo: str = ""  # optional: the source's albedo, rendered (the PBR world keeps it for training)
+    tags: tuple[str, ...] = ()  # optional: the subsets the sample belongs to (material, light, ...), for reports
 
     def path(self, root: Path, field: str) -> Path:
         return root / getattr(self, field)
@@ -76,15 +82,21 @@ def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> 
     rgb = record["target_rgb"]
     if len(rgb) != 3 or not all(isinstance(v, int) and 0 <= v <= 255 for v in rgb):
         raise ColorEditError(f"{where}: target_rgb must be [r, g, b] with 0-255 integers")
-    optional = {key: record.get(key, "") for key in ("reference_mask", "oracle")}
+    optional = {key: record.get(key, "") for key in OPTIONAL_IMAGES}
     for key, value in optional.items():
         if not isinstance(value, str):
             raise ColorEditError(f"{where}: {key} must be str")
-    sample = Sample(**{**{k: record[k] for k in FIELDS}, "target_rgb": tuple(rgb), **optional})
+    kind, tags = record.get("target_kind", "reference"), record.get("tags", [])
+    if kind not in TARGET_KINDS:
+        raise ColorEditError(f"{where}: target_kind must be one of {', '.join(TARGET_KINDS)}")
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise ColorEditError(f"{where}: tags must be a list of non-empty strings")
+    fields = {k: record[k] for k in FIELDS} | optional | {"target_rgb": tuple(rgb), "tags": tuple(tags)}
+    sample = Sample(**fields, target_kind=kind)
     if check_files:
         sizes = {}
-        for field in ("source", "mask", "reference", "reference_mask", "oracle"):
-            if field in ("reference_mask", "oracle") and not getattr(sample, field):
+        for field in IMAGE_FIELDS:
+            if field in OPTIONAL_IMAGES and not getattr(sample, field):
                 continue
             path = sample.path(root, field)
             if not path.is_file():
@@ -98,8 +110,9 @@ def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> 
             raise ColorEditError(f"{where}: mask is {sizes['mask']} but the source is {sizes['source']}")
         if sample.reference_mask and sizes["reference_mask"] != sizes["reference"]:
             raise ColorEditError(f"{where}: reference_mask is not the reference's size")
-        if sample.oracle and sizes["oracle"] != sizes["source"]:
-            raise ColorEditError(f"{where}: oracle is {sizes['oracle']} but the source is {sizes['source']}")
+        for field in ("oracle", "albedo"):
+            if getattr(sample, field) and sizes[field] != sizes["source"]:
+                raise ColorEditError(f"{where}: {field} is {sizes[field]} but the source is {sizes['source']}")
     return sample
 
 
@@ -127,5 +140,5 @@ def load_manifest(root: str | Path, check_files: bool = True) -> list[Sample]:
 
 def sample_line(sample: Sample) -> str:
     record = asdict(sample)
-    record["target_rgb"] = list(sample.target_rgb)
+    record["target_rgb"], record["tags"] = list(sample.target_rgb), list(sample.tags)
     return json.dumps(record)

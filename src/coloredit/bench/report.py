@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 
@@ -16,17 +17,30 @@ from ..images import save_atomic
 from .manifest import load_manifest
 from .run import MERGED, read_records
 
-NOT_METRICS = {"id", "method", "split", "image", "seconds"}
+NOT_METRICS = {"id", "method", "split", "image", "seconds", "tags"}
+SPLITS = ("all", "synthetic", "real")
+
+
+def subsets(records: list[dict]) -> list[str]:
+    """The splits present, then every tag the samples carry (material, light, lightness change, ...)."""
+    present = [s for s in SPLITS if any(s in ("all", r["split"]) for r in records)]
+    tags = dict.fromkeys(t for r in records for t in r.get("tags", []) if t not in SPLITS)
+    return present + list(tags)
+
+
+def _in_subset(record: dict, subset: str) -> bool:
+    return subset == "all" or record["split"] == subset or subset in record.get("tags", [])
 
 
 def summarize(records: list[dict]) -> list[dict]:
-    """One row per (method, split, metric), splits "all", "synthetic" and "real" where present."""
+    """One row per (method, subset, metric): the splits "all", "synthetic" and "real" where present, then
+    one subset per tag (column `split`)."""
     metrics = [*sorted({k for r in records for k in r} - NOT_METRICS), "seconds"]
     methods = list(dict.fromkeys(r["method"] for r in records))
     rows = []
     for method in methods:
-        for split in ("all", "synthetic", "real"):
-            chosen = [r for r in records if r["method"] == method and split in ("all", r["split"])]
+        for split in subsets(records):
+            chosen = [r for r in records if r["method"] == method and _in_subset(r, split)]
             if not chosen:
                 continue
             for metric in metrics:
@@ -100,6 +114,22 @@ def image_grid(out: Path, bench: Path, records: list[dict], sample_ids: list[str
     return grid
 
 
+def subset_tables(rows: list[dict], chosen: list[str], metrics: list[str]) -> list[str]:
+    """Markdown: per metric, a table of subsets (rows) by methods (columns), means only."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    cell = {(r["method"], r["split"], r["metric"]): r for r in rows}
+    lines = ["## by subset", "", "Means per subset; n = samples in the subset (first method's count).", ""]
+    for metric in metrics:
+        header = "| subset | n | " + " | ".join(methods) + " |"
+        lines += [f"### {metric}", "", header, "|---|---|" + "---|" * len(methods)]
+        for subset in chosen:
+            found = [cell.get((m, subset, metric)) for m in methods]
+            n = next((c["n"] + c["nan"] for c in found if c), 0)
+            lines.append(f"| {subset} | {n} | " + " | ".join(f"{c['mean']:.3g}" if c else "" for c in found) + " |")
+        lines.append("")
+    return lines
+
+
 def write_report(results: Path, bench: Path | None = None, grid_samples: int = 4) -> Path:
     """Write report.md, results.csv, plots/*.png and grid.png next to results.jsonl; returns report.md."""
     results = Path(results)
@@ -123,7 +153,16 @@ def write_report(results: Path, bench: Path | None = None, grid_samples: int = 4
         "(1.96 standard errors); n = samples with a finite value, NaN = samples without one.",
         "",
     ]
-    for split in ("all", "synthetic", "real"):
+    info = out / "bench.json"
+    floor = json.loads(info.read_text()).get("noise_floor") if info.exists() else None
+    if floor:
+        lines += [
+            f"Monte Carlo noise floor (median per-pixel ΔE00 between two renders of one scene with different "
+            f"sampler seeds, over the object): median {floor['median']:.2f}, max {floor['max']:.2f} over "
+            f"{floor['scenes']} scenes. Differences below it are noise.",
+            "",
+        ]
+    for split in SPLITS:
         chosen = [r for r in rows if r["split"] == split]
         if not chosen:
             continue
@@ -145,6 +184,9 @@ def write_report(results: Path, bench: Path | None = None, grid_samples: int = 4
             ]
             lines.append(f"| {method} | {n} | " + " | ".join(text) + " |")
         lines.append("")
+    tagged = [t for t in dict.fromkeys(r["split"] for r in rows) if t not in SPLITS]
+    if tagged:
+        lines += subset_tables(rows, ["all", *tagged], metrics)
     lines += ["Plots: " + ", ".join(f"[{m}](plots/{m}.png)" for m in metrics), ""]
     if bench is not None:
         ids = list(dict.fromkeys(r["id"] for r in records))[:grid_samples]

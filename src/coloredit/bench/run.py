@@ -114,6 +114,7 @@ def run_benchmark(
     samples = load_manifest(bench)[rank::world]
     metrics = metrics if metrics is not None else pixel_metrics()
     store = ResultStore(out, rank, world)
+    record_bench(bench, out)
     done = {(r["id"], r["method"]) for r in store.all_records()}
     todo = [(s, m) for s in samples for m in methods if (s.id, m.name) not in done]
     for sample, method in tqdm(todo, desc=f"bench r{rank}", disable=not progress):
@@ -126,12 +127,23 @@ def run_benchmark(
             "id": sample.id,
             "method": method.name,
             "split": sample.split,
+            "tags": list(sample.tags),
             "image": str(image_path),
             "seconds": round(seconds, 3),
             **score(metrics, sample, bench, np.asarray(edited.convert("RGB"))),
         }
         store.append(record)
     return store.merge()
+
+
+def record_bench(bench: Path, out: Path) -> None:
+    """Which benchmark the results come from, with what it says of itself (a PBR build's noise floor), in
+    the run's `bench.json`: the report prints it."""
+    info = bench / "bench.json"
+    described = json.loads(info.read_text()) if info.exists() else {}
+    temp = out / f".bench.json.{os.getpid()}.tmp"
+    temp.write_text(json.dumps({**described, "bench": str(Path(bench).resolve())}))
+    os.replace(temp, out / "bench.json")
 
 
 def process_split() -> tuple[int, int]:

@@ -30,9 +30,8 @@ from ..bench.metrics.color import hue_spread, interior, object_lab
 from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..config import EDITS_OFF, EditConfig, preset
 from ..errors import ColorEditError
-from ..exact import lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
 from ..images import feather_radius, feather_weights, save_atomic
-from ..masks import attention_mask, salient_object
+from ..masks import attention_mask
 from .demo import sheet
 from .detector import Detector
 from .evaluate import OBJECT_DIFFERS, oracle_scores, plate
@@ -230,35 +229,13 @@ def generated_scores(
     }
 
 
-def reference_statistics(edit: Edit) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) CIELAB of the reference object, over its mask or the automatic one; the hex's own Lab
-    (and no std: the source's is kept) for a hex."""
-    if edit.kind == "hex":
-        return _lab(edit.target_rgb), None
-    mask = edit.reference.mask if edit.kind == "reference" else salient_object(edit.reference.image)
-    lab = rgb_to_lab(edit.reference.image[mask] / 255.0)
-    return lab.mean(axis=0), lab.std(axis=0)
-
-
 def run_pixel(method: str, edit: Edit) -> np.ndarray:
-    image, mask = edit.source.image, edit.source.mask
-    mean, std = reference_statistics(edit)
-    if method == "mean":
-        return pixel_mean_shift(image, mask, mean)
-    if method == "ab":
-        return pixel_mean_shift(image, mask, mean, keep_lightness=True)
-    if method == "reinhard":
-        own = rgb_to_lab(image[mask] / 255.0).std(axis=0)
-        return pixel_reinhard(image, mask, mean, own if std is None else std)
-    if method == "exact":
-        from ..colors import prompt_color
+    from ..bench.methods.pixel import pixel_edit
+    from ..colors import prompt_color
 
-        target = edit.target_rgb
-        if edit.kind != "hex":
-            mask_ref = edit.reference.mask if edit.kind == "reference" else salient_object(edit.reference.image)
-            target = lit_albedo(edit.reference.image, mask_ref)
-        return recolor(image, mask, target, hint_rgb=prompt_color(edit.source.caption))
-    raise ValueError(method)
+    source, reference = edit.source, None if edit.kind == "hex" else edit.reference.image
+    hint = prompt_color(source.caption)
+    return pixel_edit(method, source.image, source.mask, edit.target_rgb, reference, edit.reference_mask, hint)
 
 
 def run_diffusion(pipe, edit: Edit, config: EditConfig) -> tuple[np.ndarray, int]:

@@ -7,10 +7,13 @@ from .coloredit_presets import DEFAULT, PAPER
 from .free_prompt_editing import FREE_PROMPT_EDITING
 from .instruct_pix2pix import InstructPix2Pix
 from .masactrl import MASACTRL
+from .pixel import PIXEL_METHODS
 from .prompt_to_prompt import PROMPT_TO_PROMPT
 from .text_only import TEXT_ONLY
 
-METHODS = {m.name: m for m in (DEFAULT, PAPER, TEXT_ONLY, PROMPT_TO_PROMPT, FREE_PROMPT_EDITING, MASACTRL)}
+METHODS = {
+    m.name: m for m in (DEFAULT, PAPER, TEXT_ONLY, PROMPT_TO_PROMPT, FREE_PROMPT_EDITING, MASACTRL, *PIXEL_METHODS)
+}
 
 
 def get_methods(names: list[str] | None = None, ip2p_model: str | None = None) -> list:

@@ -22,9 +22,9 @@ TEXT_GUIDED = dict(EDITS_OFF, paste_back=False, target_prompt="reference-color")
 class ConfigMethod:
     """A method expressed as a ColorEdit configuration on the shared attention framework.
 
-    `color_from`: "reference" edits with the sample's reference image (and prompt); "name" with the
-    target color's name in the target prompt (text-guided methods). Synthetic samples are regenerated
-    from their seed; real ones are inverted."""
+    `color_from`: "reference" edits with the sample's target as given (its reference image and prompt, or
+    its hex for a hex target); "name" with the target color's name in the target prompt (text-guided
+    methods). Synthetic samples are regenerated from their seed; real ones are inverted."""
 
     name: str
     description: str
@@ -39,7 +39,9 @@ class ConfigMethod:
     def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Image.Image:
         mask = np.asarray(Image.open(sample.path(root, "mask")).convert("L")) > 127
         image = None if sample.split == "synthetic" else sample.path(root, "source")
-        if self.color_from == "reference":
+        if self.color_from == "reference" and sample.target_kind == "hex":
+            kwargs = dict(color=",".join(str(v) for v in sample.target_rgb))
+        elif self.color_from == "reference":
             kwargs = dict(
                 reference=sample.path(root, "reference"),
                 reference_prompt=sample.reference_prompt,

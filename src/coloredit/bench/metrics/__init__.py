@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from .base import MeanMetric
 from .color import DeltaE00Object, ExcessHueSpread, L1HSVObject, L1HueObject, OracleAppearance, OracleDeltaE00
+from .oracle import (
+    BackgroundKept,
+    Blotchy,
+    ExposureMatchedDeltaE00,
+    HighlightDeltaE00,
+    OracleP95,
+    OracleWithin,
+)
 from .structure import SSIM, BackgroundPSNR, BackgroundSSIM, CannySSIM
 
 
@@ -14,8 +22,14 @@ def pixel_metrics() -> list[MeanMetric]:
         L1HSVObject(),
         DeltaE00Object(),
         OracleDeltaE00(),
+        ExposureMatchedDeltaE00(),
         OracleAppearance(),
+        OracleP95(),
+        *(OracleWithin(tolerance) for tolerance in (1.0, 2.0, 3.0)),
+        HighlightDeltaE00(),
         ExcessHueSpread(),
+        Blotchy(),
+        BackgroundKept(),
         SSIM(),
         BackgroundPSNR(),
         BackgroundSSIM(),
