@@ -1,4 +1,4 @@
-"""The path-traced world and COLORBENCH-PBR: tiny renders only (32-48 px, few samples per pixel)."""
+"""The path-traced world and COLORBENCH-PBR: tiny renders only (32 px, few samples per pixel)."""
 
 import json
 import os
@@ -19,7 +19,7 @@ from coloredit.colors import srgb_to_linear
 from coloredit.errors import ColorEditError
 from coloredit.toy import pbr
 
-SIZE, SPP = 48, 16
+SIZE, SPP = 32, 16  # CI renders tiny scenes only
 
 
 def load(root, relative):
@@ -47,9 +47,8 @@ def test_every_sample_has_its_files_and_an_oracle_that_differs_only_at_the_objec
         mask = np.asarray(Image.open(bench / sample.mask).convert("L")) > 127
         assert source.shape == (SIZE, SIZE, 3) and mask.any() and sample.albedo
         assert np.median(de00(source, oracle)[mask]) > 3  # the base color changed
-        far = ~ndimage.binary_dilation(mask, iterations=16)  # at 16 spp the pixels are noisy: compare means
-        far_means = [rgb2lab(x[far].mean(axis=0) / 255.0) for x in (source, oracle)]
-        assert far.sum() > 100 and deltaE_ciede2000(*far_means) < 1
+        far = ~ndimage.binary_dilation(mask, iterations=8)  # 32 px: 8 px is 32 px of the 128-px benchmark
+        assert far.sum() > 50 and np.median(de00(source, oracle)[far]) < 1
         assert sample.target_kind == "hex" or (bench / sample.reference_mask).is_file()
         scene = plan_edit("test", int(sample.id.rsplit("-", 1)[1])).scene
         assert {scene.target.shape, scene.target.material, "studio"} <= set(sample.tags)
@@ -78,12 +77,12 @@ def test_processes_split_the_samples_and_the_index_holds_them_all(tmp_path):
 
 def test_the_oracle_shares_the_sources_noise_where_light_never_meets_the_target():
     scene = pbr.sample_pbr_scene(5)
-    views, oracle = pbr.render_edit(scene, (20, 200, 40), 48, 16)
-    other_seed = pbr.to_bytes(pbr.render_picture(scene, 48, 16, seed=1))
-    far = ~ndimage.binary_dilation(views.mask, iterations=16)
+    views, oracle = pbr.render_edit(scene, (20, 200, 40), 32, 16)
+    other_seed = pbr.to_bytes(pbr.render_picture(scene, 32, 16, seed=1))
+    far = ~ndimage.binary_dilation(views.mask, iterations=8)
     assert np.median(de00(views.image, pbr.to_bytes(oracle))[far]) < 0.05  # the same paths, the same noise
     assert np.median(de00(views.image, other_seed)[far]) > 0.5  # another seed: other noise
-    fresh = pbr.render_picture(pbr.with_base_color(scene, (20, 200, 40)), 48, 64, seed=2)
+    fresh = pbr.render_picture(pbr.with_base_color(scene, (20, 200, 40)), 32, 64, seed=2)
     assert np.allclose(oracle[views.mask].mean(0), fresh[views.mask].mean(0), rtol=0.1)  # the oracle scene's light
 
 
@@ -151,3 +150,10 @@ def test_the_mask_covers_the_target_only():
     views = pbr.render_views(scene, 32, 4)
     alone = pbr.render_views(replace(scene, objects=(scene.target,)), 32, 4)
     assert views.mask.sum() > 20 and (views.mask & ~alone.mask).sum() == 0
+
+
+def test_build_takes_a_world_or_a_model_and_bad_sizes_exit_2(tmp_path, capsys):
+    assert main(["bench", "build", "--out", str(tmp_path / "a")]) == 2
+    assert main(["bench", "build", "--world", "pbr", "--model", "toy", "--out", str(tmp_path / "b")]) == 2
+    assert main(["bench", "build", "--world", "pbr", "--spp", "0", "--out", str(tmp_path / "c")]) == 2
+    assert "--spp at least 1" in capsys.readouterr().err and not (tmp_path / "c").exists()

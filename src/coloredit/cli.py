@@ -186,6 +186,7 @@ def add_bench_commands(commands) -> None:
     run.add_argument("--model", help="model (default: the one the benchmark was built with)")
     run.add_argument("--ip2p-model", help="InstructPix2Pix model folder or id (registers method ip2p)")
     run.add_argument("--steps", type=int, help="denoising steps for every method")
+    run.add_argument("--limit", type=int, help="only the first N samples of the manifest (slow methods)")
     run.add_argument(
         "--set",
         dest="overrides",
@@ -601,6 +602,8 @@ def run_bench(args: argparse.Namespace) -> int:
     from .bench.manifest import load_manifest
 
     load_manifest(args.bench)  # validate before loading any model
+    if args.limit is not None and args.limit < 1:
+        raise ColorEditError("--limit must be at least 1")
     info = args.bench / "bench.json"
     model = args.model or (json.loads(info.read_text())["model"] if info.exists() else None)
     if model is None:
@@ -619,7 +622,9 @@ def run_bench(args: argparse.Namespace) -> int:
     pipe = load_pipeline(model, args.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
     rank, world = run.process_split()
-    merged = run.run_benchmark(pipe, args.bench, args.out, chosen, metrics, overrides, rank=rank, world=world)
+    merged = run.run_benchmark(
+        pipe, args.bench, args.out, chosen, metrics, overrides, rank=rank, world=world, limit=args.limit
+    )
     print(f"results in {merged}", file=sys.stderr)
     return 0
 

@@ -110,8 +110,10 @@ def run_benchmark(
     rank: int = 0,
     world: int = 1,
     progress: bool = True,
+    limit: int | None = None,
 ) -> Path:
-    samples = load_manifest(bench)[rank::world]
+    """Run every method on the benchmark's samples (its first `limit` only, when given) not yet done."""
+    samples = load_manifest(bench)[:limit][rank::world]
     metrics = metrics if metrics is not None else pixel_metrics()
     store = ResultStore(out, rank, world)
     record_bench(bench, out)
