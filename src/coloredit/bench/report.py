@@ -90,14 +90,17 @@ def bar_plot(rows: list[dict], metric: str) -> Image.Image:
 
 
 def image_grid(out: Path, bench: Path, records: list[dict], sample_ids: list[str]) -> Image.Image:
-    """Rows of source | reference | each method's edit, for the chosen samples."""
+    """Rows of source | reference | oracle (where the samples have one) | each method's edit."""
     samples = {s.id: s for s in load_manifest(bench, check_files=False)}
     methods = list(dict.fromkeys(r["method"] for r in records))
     by_key = {(r["id"], r["method"]): r for r in records}
     tiles, size = [], 128
+    with_oracle = any(samples[i].oracle for i in sample_ids)
     for sample_id in sample_ids:
         sample = samples[sample_id]
         row = [sample.path(bench, "source"), sample.path(bench, "reference")]
+        if with_oracle:
+            row.append(sample.path(bench, "oracle") if sample.oracle else None)
         row += [out / by_key[(sample_id, m)]["image"] if (sample_id, m) in by_key else None for m in methods]
         tiles.append(
             [
@@ -107,7 +110,7 @@ def image_grid(out: Path, bench: Path, records: list[dict], sample_ids: list[str
                 for p in row
             ]
         )
-    grid = Image.new("RGB", (size * (len(methods) + 2), size * len(tiles)), "white")
+    grid = Image.new("RGB", (size * len(tiles[0]), size * len(tiles)), "white")
     for y, row in enumerate(tiles):
         for x, tile in enumerate(row):
             grid.paste(tile, (x * size, y * size))
@@ -191,6 +194,7 @@ def write_report(results: Path, bench: Path | None = None, grid_samples: int = 4
     if bench is not None:
         ids = list(dict.fromkeys(r["id"] for r in records))[:grid_samples]
         save_atomic(image_grid(out, Path(bench), records, ids), out / "grid.png", force=True)
-        lines += ["![source | reference | methods](grid.png)", ""]
+        columns = ["source", "reference", "oracle, where there is one", *dict.fromkeys(r["method"] for r in records)]
+        lines += [f"![{' | '.join(columns)}](grid.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
     return out / "report.md"
