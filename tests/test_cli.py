@@ -154,3 +154,17 @@ def test_cli_exit_code_and_message_in_a_subprocess(photo, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == "coloredit: error: unknown color 'nocolor': give a CSS color name, #rrggbb or r,g,b"
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--version"], ["edit", "--help"], ["bench", "build", "--help"], ["edit"]]
+)
+def test_help_version_and_argument_errors_answer_without_loading_torch(argv):
+    code = (
+        "import sys\nfrom coloredit.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-500:]

@@ -1,9 +1,17 @@
-"""coloredit: training-free image-guided color editing of one object with Stable Diffusion."""
+"""coloredit: training-free image-guided color editing of one object with Stable Diffusion.
+
+The pipeline (torch, diffusers) loads on first use, so `coloredit --help` and the light modules answer at once.
+"""
 
 from .config import PRESETS, EditConfig, preset
 from .errors import ColorEditError
-from .inversion import Inversion
-from .pipeline import ColorEditOutput, ColorEditPipeline, ObjectEdit
+
+_LAZY = {
+    "Inversion": "inversion",
+    "ColorEditOutput": "pipeline",
+    "ColorEditPipeline": "pipeline",
+    "ObjectEdit": "pipeline",
+}
 
 __all__ = [
     "PRESETS",
@@ -16,3 +24,11 @@ __all__ = [
     "preset",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_PRESET, INVERSIONS, PRESETS, preset
+from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
-from .masks import DEFAULT_SAM
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from .errors import ColorEditError
 
+DEFAULT_SAM = "Zigeng/SlimSAM-uniform-77"  # the SAM model masks use by default: ~39 MB, loads as SamModel
+
 INVERSIONS = ("null-text", "ddim", "negative-prompt", "direct")
 TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")

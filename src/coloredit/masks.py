@@ -22,9 +22,9 @@ from PIL import Image
 from scipy import ndimage
 
 from .colors import rgb_to_lab
+from .config import DEFAULT_SAM
 from .errors import ColorEditError
 
-DEFAULT_SAM = "Zigeng/SlimSAM-uniform-77"  # ~39 MB, loads as SamModel
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
 HEAT_THRESHOLD = 0.35  # share of a generated object's strongest attention that counts as the object
 PHRASE_THRESHOLD = 0.75  # the same for a phrase's object in a given image (`attention_mask`)

@@ -19,6 +19,7 @@ from .run import MERGED, read_records
 
 NOT_METRICS = {"id", "method", "split", "image", "seconds", "tags"}
 SPLITS = ("all", "synthetic", "real")
+SHARES = {"blotchy"}  # per-sample 0/1 values: their mean is the share
 
 
 def subsets(records: list[dict]) -> list[str]:
@@ -55,6 +56,7 @@ def summarize(records: list[dict]) -> list[dict]:
                         "metric": metric,
                         "mean": mean,
                         "ci95": ci,
+                        "median": float(np.median(finite)) if len(finite) else float("nan"),
                         "n": len(finite),
                         "nan": int(len(values) - len(finite)),
                     }
@@ -121,14 +123,21 @@ def subset_tables(rows: list[dict], chosen: list[str], metrics: list[str]) -> li
     """Markdown: per metric, a table of subsets (rows) by methods (columns), means only."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
     cell = {(r["method"], r["split"], r["metric"]): r for r in rows}
-    lines = ["## by subset", "", "Means per subset; n = samples in the subset (first method's count).", ""]
+    lines = [
+        "## by subset",
+        "",
+        "Medians per subset (color errors are skewed: a few misread objects; the means are in results.csv); "
+        "for 0/1 metrics such as blotchy, the mean (the share). n = samples in the subset.",
+        "",
+    ]
     for metric in metrics:
         header = "| subset | n | " + " | ".join(methods) + " |"
         lines += [f"### {metric}", "", header, "|---|---|" + "---|" * len(methods)]
         for subset in chosen:
             found = [cell.get((m, subset, metric)) for m in methods]
             n = next((c["n"] + c["nan"] for c in found if c), 0)
-            lines.append(f"| {subset} | {n} | " + " | ".join(f"{c['mean']:.3g}" if c else "" for c in found) + " |")
+            values = [(c["mean"] if metric in SHARES else c["median"]) if c else None for c in found]
+            lines.append(f"| {subset} | {n} | " + " | ".join("" if v is None else f"{v:.3g}" for v in values) + " |")
         lines.append("")
     return lines
 
