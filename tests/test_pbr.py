@@ -157,3 +157,19 @@ def test_build_takes_a_world_or_a_model_and_bad_sizes_exit_2(tmp_path, capsys):
     assert main(["bench", "build", "--world", "pbr", "--model", "toy", "--out", str(tmp_path / "b")]) == 2
     assert main(["bench", "build", "--world", "pbr", "--spp", "0", "--out", str(tmp_path / "c")]) == 2
     assert "--spp at least 1" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("style", pbr.STYLES)
+def test_no_light_panel_or_plank_stands_in_the_frame(style):
+    for seed in range(300):
+        scene = pbr.sample_pbr_scene(seed, style)
+        if style == "studio":
+            assert not pbr._in_view(scene, pbr._key_origin(scene), (pbr.KEY_SIDE / 2, pbr.KEY_SIDE / 2))
+        assert not (scene.occluder and pbr._in_view(scene, pbr._plank_origin(scene), pbr.PLANK_HALF_SIZE))
+
+
+def test_the_in_view_check_sees_a_panel_on_the_line_of_sight():
+    scene = pbr.PbrScene((pbr.PbrObject("sphere", "diffuse", (200, 200, 200)),), camera=(10.0, 20.0))
+    camera = np.array(pbr.LOOK_AT) + pbr.CAMERA_DISTANCE * pbr._direction(*scene.camera)
+    assert pbr._in_view(scene, (camera + np.array(pbr.LOOK_AT)) / 2, (0.3, 0.3))
+    assert not pbr._in_view(scene, camera + np.array([0.0, 3.0, 0.0]), (0.3, 0.3))

@@ -185,7 +185,8 @@ def sample_pbr_scene(seed: int, style: str = "studio") -> PbrScene:
         occluder=bool(rng.random() < 0.2),
         camera=(float(rng.uniform(-20, 20)), float(rng.uniform(8, 28))),
     )
-    if scene.occluder and _plank_in_view(scene):  # a plank in front of the camera hides what it should shade
+    scene = _key_out_of_view(scene) if style == "studio" else scene  # daylight's sun has no panel
+    if scene.occluder and _in_view(scene, _plank_origin(scene), PLANK_HALF_SIZE):  # it would hide the object
         scene = replace(scene, occluder=False)
     return replace(scene, tags=scene_tags(scene))
 
@@ -462,12 +463,27 @@ def _plank_origin(scene: PbrScene) -> np.ndarray:
     return np.array(LOOK_AT) + 0.62 * KEY_DISTANCE * key + 0.45 * across / np.linalg.norm(across)
 
 
-def _plank_in_view(scene: PbrScene, margin: float = 1.15) -> bool:
-    """Whether any of the plank's points (a dense grid over it) falls inside the camera's frame."""
-    origin, look = _plank_origin(scene), np.array(LOOK_AT)
+def _key_out_of_view(scene: PbrScene) -> PbrScene:
+    """The scene with its key light turned away from the camera, 20 degrees at a time, while the light's
+    panel would stand in the frame."""
+    while _in_view(scene, _key_origin(scene), (KEY_SIDE / 2, KEY_SIDE / 2)):
+        azimuth, elevation = scene.key_direction
+        away = 1.0 if azimuth >= scene.camera[0] else -1.0
+        scene = replace(scene, key_direction=(azimuth + 20.0 * away, elevation))
+    return scene
+
+
+def _key_origin(scene: PbrScene) -> np.ndarray:
+    return np.array(LOOK_AT) + KEY_DISTANCE * _direction(*scene.key_direction)
+
+
+def _in_view(scene: PbrScene, origin: np.ndarray, half_size: tuple[float, float], margin: float = 1.15) -> bool:
+    """Whether any point of a rectangle facing LOOK_AT from `origin` (a dense grid over it) falls inside the
+    camera's frame: a light or a plank there would hide the scene (and blank the mask's AOV pass)."""
+    look = np.array(LOOK_AT)
     x, y, _ = _basis(origin, look)
     u, v = np.meshgrid(np.linspace(-1, 1, 9), np.linspace(-1, 1, 41))
-    points = origin + (u.ravel()[:, None] * PLANK_HALF_SIZE[0]) * x + (v.ravel()[:, None] * PLANK_HALF_SIZE[1]) * y
+    points = origin + (u.ravel()[:, None] * half_size[0]) * x + (v.ravel()[:, None] * half_size[1]) * y
     camera = look + CAMERA_DISTANCE * _direction(*scene.camera)
     right, up, forward = _basis(camera, look)
     depth = (points - camera) @ forward
@@ -523,7 +539,7 @@ def scene_dict(mi, scene: PbrScene, size: int, spp: int, mode: str = "beauty") -
             "bsdf": surface("wall", scene.wall_color),
         }
         calibrated = np.pi * KEY_DISTANCE**2 / KEY_SIDE**2  # a white Lambertian facing the key renders ~1.0
-        position = np.array(LOOK_AT) + KEY_DISTANCE * key
+        position = _key_origin(scene)
         parts["key"] = {
             "type": "rectangle",
             "to_world": transform()
