@@ -173,3 +173,20 @@ def test_the_in_view_check_sees_a_panel_on_the_line_of_sight():
     camera = np.array(pbr.LOOK_AT) + pbr.CAMERA_DISTANCE * pbr._direction(*scene.camera)
     assert pbr._in_view(scene, (camera + np.array(pbr.LOOK_AT)) / 2, (0.3, 0.3))
     assert not pbr._in_view(scene, camera + np.array([0.0, 3.0, 0.0]), (0.3, 0.3))
+
+
+def test_an_informed_recolor_of_a_matte_object_lands_on_the_oracle():
+    """The judge against an explicit formula: one-bounce light off a diffuse surface is proportional to its
+    albedo, so scaling each linear channel by the ratio of the base colors is nearly the oracle (interreflection
+    and clipping aside); a judge that shared no physics with the renderer would not agree."""
+    matte = pbr.PbrObject("sphere", "diffuse", (180, 90, 60))
+    scene = pbr.PbrScene((matte,), exposure=0.8)
+    target = (60, 120, 200)
+    views, oracle = pbr.render_edit(scene, target, 32, 32)
+    ratio = srgb_to_linear(np.array(target) / 255.0) / srgb_to_linear(np.array(matte.color) / 255.0)
+    informed = views.linear.copy()
+    informed[views.mask] *= ratio
+    inner = ndimage.binary_erosion(views.mask)
+    errors = de00(pbr.to_bytes(informed), pbr.to_bytes(oracle))[inner]
+    assert np.median(errors) < 1.0
+    assert np.median(de00(views.image, pbr.to_bytes(oracle))[inner]) > 20  # and the edit is a real change
