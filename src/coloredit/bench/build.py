@@ -8,7 +8,6 @@ normalized, and thresholded at `masks.HEAT_THRESHOLD`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,9 @@ from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor,
 from ..colors import COLOR_WORDS, name_color, parse_color
 from ..config import EditConfig
 from ..errors import ColorEditError
-from ..images import save_atomic
 from ..inversion import NoiseSchedule, guided_ddim
 from ..masks import HEAT_THRESHOLD, heat_from_maps, word_token_indices
-from .manifest import Sample, sample_line
+from .manifest import Sample, mask_image, save_image, write_manifest
 
 OBJECTS = (
     "car",
@@ -79,24 +77,6 @@ OBJECTS = (
 COLORS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "black", "white", "gray")
 
 
-def write_manifest(out: Path, samples: list[Sample]) -> Path:
-    path = out / "manifest.jsonl"
-    temp = out / ".manifest.jsonl.tmp"
-    temp.write_text("".join(sample_line(s) + "\n" for s in samples))
-    os.replace(temp, path)
-    return path
-
-
-def _save(out: Path, folder: str, name: str, image: np.ndarray | Image.Image) -> str:
-    picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    save_atomic(picture, out / folder / name, force=True)
-    return f"{folder}/{name}"
-
-
-def _mask_image(mask: np.ndarray) -> np.ndarray:
-    return mask.astype(np.uint8) * 255
-
-
 # -- (b) the toy world ---------------------------------------------------------------------------------
 def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
     """Rendered sources with exact masks (split "real": they must be inverted), recolored to a color drawn
@@ -112,17 +92,17 @@ def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
             Sample(
                 id=sid,
                 split="real",
-                source=_save(out, "sources", f"{sid}.png", edit.source.image),
+                source=save_image(out, "sources", f"{sid}.png", edit.source.image),
                 source_prompt=edit.source.caption,
                 object=edit.source.shape,
-                mask=_save(out, "masks", f"{sid}.png", _mask_image(edit.source.mask)),
+                mask=save_image(out, "masks", f"{sid}.png", mask_image(edit.source.mask)),
                 target_color=name_color(edit.target_rgb),
                 target_rgb=edit.target_rgb,
-                reference=_save(out, "references", f"{sid}.png", edit.reference.image),
+                reference=save_image(out, "references", f"{sid}.png", edit.reference.image),
                 reference_prompt=edit.reference.caption,
                 seed=seed + i,
-                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(edit.reference.mask)),
-                oracle=_save(out, "oracles", f"{sid}.png", edit.oracle),
+                reference_mask=save_image(out, "reference_masks", f"{sid}.png", mask_image(edit.reference.mask)),
+                oracle=save_image(out, "oracles", f"{sid}.png", edit.oracle),
             )
         )
     write_manifest(out, samples)
@@ -199,16 +179,16 @@ def build_synthetic(
             Sample(
                 id=sid,
                 split="synthetic",
-                source=_save(out, "sources", f"{sid}.png", images[0]),
+                source=save_image(out, "sources", f"{sid}.png", images[0]),
                 source_prompt=source_prompt,
                 object=obj,
-                mask=_save(out, "masks", f"{sid}.png", _mask_image(masks[0])),
+                mask=save_image(out, "masks", f"{sid}.png", mask_image(masks[0])),
                 target_color=str(target_color),
                 target_rgb=parse_color(str(target_color)),
-                reference=_save(out, "references", f"{sid}.png", images[1]),
+                reference=save_image(out, "references", f"{sid}.png", images[1]),
                 reference_prompt=reference_prompt,
                 seed=source_seed,
-                reference_mask=_save(out, "reference_masks", f"{sid}.png", _mask_image(masks[1])),
+                reference_mask=save_image(out, "reference_masks", f"{sid}.png", mask_image(masks[1])),
             )
         )
         write_manifest(out, samples)  # after every sample: a stopped build keeps what it made
@@ -256,13 +236,13 @@ def import_pie(pie_root: Path, out: Path) -> list[Sample]:
             Sample(
                 id=sid,
                 split="real",
-                source=_save(out, "sources", f"{sid}.png", image),
+                source=save_image(out, "sources", f"{sid}.png", image),
                 source_prompt=entry["original_prompt"].replace("[", "").replace("]", ""),
                 object=obj,
-                mask=_save(out, "masks", f"{sid}.png", _mask_image(mask)),
+                mask=save_image(out, "masks", f"{sid}.png", mask_image(mask)),
                 target_color=colors[0],
                 target_rgb=rgb,
-                reference=_save(out, "references", f"{sid}.png", Image.new("RGB", (64, 64), rgb)),
+                reference=save_image(out, "references", f"{sid}.png", Image.new("RGB", (64, 64), rgb)),
                 reference_prompt=name_color(rgb),
                 seed=0,
             )

@@ -7,9 +7,11 @@ thousands of samples can be fixed without bisecting it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ..errors import ColorEditError
@@ -142,3 +144,24 @@ def sample_line(sample: Sample) -> str:
     record = asdict(sample)
     record["target_rgb"], record["tags"] = list(sample.target_rgb), list(sample.tags)
     return json.dumps(record)
+
+
+def write_manifest(out: Path, samples: list[Sample]) -> Path:
+    """The manifest of `samples`, written through a temporary file and a rename (never half written)."""
+    path = out / "manifest.jsonl"
+    temp = out / ".manifest.jsonl.tmp"
+    temp.write_text("".join(sample_line(s) + "\n" for s in samples))
+    os.replace(temp, path)
+    return path
+
+
+def save_image(out: Path, folder: str, name: str, image: np.ndarray | Image.Image) -> str:
+    """Save an image of a sample atomically under `out/folder`; returns the path the manifest names."""
+    from ..images import save_atomic
+
+    save_atomic(image if isinstance(image, Image.Image) else Image.fromarray(image), out / folder / name, force=True)
+    return f"{folder}/{name}"
+
+
+def mask_image(mask: np.ndarray) -> np.ndarray:
+    return np.asarray(mask, dtype=np.uint8) * 255

@@ -24,7 +24,7 @@ from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..errors import ColorEditError
 from ..toy import pbr
 from ..toy.render import sample_color
-from .manifest import Sample, sample_line
+from .manifest import Sample, mask_image, sample_line, save_image, write_manifest
 
 # each set: its light and environment style, and the first scene seed (the sets share no scene)
 SETS = {"tune": ("studio", 71_000_000), "test": ("studio", 72_000_000), "ood": ("daylight", 73_000_000)}
@@ -98,13 +98,6 @@ def noise_floor(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> floa
     return appearance(first, second, mask)
 
 
-def _save(out: Path, folder: str, name: str, image: np.ndarray | Image.Image) -> str:
-    from ..images import save_atomic
-
-    save_atomic(image if isinstance(image, Image.Image) else Image.fromarray(image), out / folder / name, force=True)
-    return f"{folder}/{name}"
-
-
 def _write_json(path: Path, record: dict) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.write_text(json.dumps(record))
@@ -119,20 +112,20 @@ def render_sample(edit: PbrEdit, out: Path, sid: str, size: int, spp: int, measu
         return {"skipped": f"the target covers {int(views.mask.sum())} pixels (fewer than {MIN_PIXELS})"}
     oracle = pbr.to_bytes(oracle_linear)
     files = {
-        "source": _save(out, "sources", f"{sid}.png", views.image),
-        "mask": _save(out, "masks", f"{sid}.png", views.mask.astype(np.uint8) * 255),
-        "oracle": _save(out, "oracles", f"{sid}.png", oracle),
-        "albedo": _save(out, "albedos", f"{sid}.png", views.albedo),
+        "source": save_image(out, "sources", f"{sid}.png", views.image),
+        "mask": save_image(out, "masks", f"{sid}.png", mask_image(views.mask)),
+        "oracle": save_image(out, "oracles", f"{sid}.png", oracle),
+        "albedo": save_image(out, "albedos", f"{sid}.png", views.albedo),
     }
     if edit.reference is None:
         swatch = Image.new("RGB", (SWATCH, SWATCH), edit.target_rgb)
-        files |= {"reference": _save(out, "references", f"{sid}.png", swatch), "reference_mask": ""}
+        files |= {"reference": save_image(out, "references", f"{sid}.png", swatch), "reference_mask": ""}
         reference_prompt = f"{name_color(edit.target_rgb)} ({to_hex(edit.target_rgb)})"
     else:
         reference = pbr.render_views(edit.reference, size, max(spp // 2, 1), seed=0)
         files |= {
-            "reference": _save(out, "references", f"{sid}.png", reference.image),
-            "reference_mask": _save(out, "reference_masks", f"{sid}.png", reference.mask.astype(np.uint8) * 255),
+            "reference": save_image(out, "references", f"{sid}.png", reference.image),
+            "reference_mask": save_image(out, "reference_masks", f"{sid}.png", mask_image(reference.mask)),
         }
         reference_prompt = caption(edit.reference.target)
     sample = Sample(
@@ -198,7 +191,6 @@ def _check_settings(out: Path, settings: dict) -> None:
 
 def write_index(out: Path, settings: dict) -> list[Sample]:
     """The manifest and bench.json (with the noise floor) from every finished sample, under a file lock."""
-    from .build import write_manifest
     from .manifest import parse_line
 
     with open(out / ".index.lock", "w") as lock:
