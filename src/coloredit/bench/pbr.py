@@ -24,7 +24,7 @@ from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..errors import ColorEditError
 from ..toy import pbr
 from ..toy.render import sample_color
-from .manifest import Sample, mask_image, sample_line, save_image, write_manifest
+from .manifest import Sample, mask_image, parse_line, sample_line, save_image, write_manifest
 
 # each set: its light and environment style, and the first scene seed (the sets share no scene)
 SETS = {"tune": ("studio", 71_000_000), "test": ("studio", 72_000_000), "ood": ("daylight", 73_000_000)}
@@ -179,7 +179,7 @@ def build_pbr(
 
 
 def _check_settings(out: Path, settings: dict) -> None:
-    """A folder holds one set at one size and sample count: resuming with others would mix them."""
+    """A folder holds one set at one size and one sample count per pixel: resuming with others would mix them."""
     info = out / "bench.json"
     if info.exists():
         known = {k: json.loads(info.read_text()).get(k) for k in settings}
@@ -191,8 +191,6 @@ def _check_settings(out: Path, settings: dict) -> None:
 
 def write_index(out: Path, settings: dict) -> list[Sample]:
     """The manifest and bench.json (with the noise floor) from every finished sample, under a file lock."""
-    from .manifest import parse_line
-
     with open(out / ".index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         every = [json.loads(p.read_text()) for p in sorted((out / RECORDS).glob("*.json"))]
