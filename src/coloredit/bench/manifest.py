@@ -146,6 +146,13 @@ def sample_line(sample: Sample) -> str:
     return json.dumps(record)
 
 
+def write_json(path: Path, record: dict) -> None:
+    """A JSON file written through a temporary file (one per process) and a rename: never half written."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(record))
+    os.replace(temp, path)
+
+
 def write_manifest(out: Path, samples: list[Sample]) -> Path:
     """The manifest of `samples`, written through a temporary file and a rename (never half written)."""
     path = out / "manifest.jsonl"

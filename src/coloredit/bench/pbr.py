@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..errors import ColorEditError
 from ..toy import pbr
 from ..toy.render import sample_color
-from .manifest import Sample, mask_image, parse_line, sample_line, save_image, write_manifest
+from .manifest import Sample, mask_image, parse_line, sample_line, save_image, write_json, write_manifest
 
 # each set: its light and environment style, and the first scene seed (the sets share no scene)
 SETS = {"tune": ("studio", 71_000_000), "test": ("studio", 72_000_000), "ood": ("daylight", 73_000_000)}
@@ -98,12 +97,6 @@ def noise_floor(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> floa
     return appearance(first, second, mask)
 
 
-def _write_json(path: Path, record: dict) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(record))
-    os.replace(temp, path)
-
-
 def render_sample(edit: PbrEdit, out: Path, sid: str, size: int, spp: int, measure_noise: bool) -> dict:
     """Render one sample's files into `out` and return its record (the manifest line, and the noise), or
     the reason it was skipped."""
@@ -174,7 +167,7 @@ def build_pbr(
     for index in tqdm(todo, desc=f"render {set_name} r{rank}", disable=not progress):
         sid = f"pbr-{set_name}-{index:05d}"
         record = render_sample(plan_edit(set_name, index), out, sid, size, spp, index % NOISE_EVERY == 0)
-        _write_json(records / f"{sid}.json", record)
+        write_json(records / f"{sid}.json", record)
     return write_index(out, settings)
 
 
@@ -186,7 +179,7 @@ def _check_settings(out: Path, settings: dict) -> None:
         if known != settings:
             raise ColorEditError(f"{out} holds {known}; resume it with the same set, --size and --spp")
     else:
-        _write_json(info, {**settings, "model": "toy", "samples": 0})
+        write_json(info, {**settings, "model": "toy", "samples": 0})
 
 
 def write_index(out: Path, settings: dict) -> list[Sample]:
@@ -200,5 +193,5 @@ def write_index(out: Path, settings: dict) -> list[Sample]:
         noise = [r["noise"] for r in records if "noise" in r]
         floor = {"median": float(np.median(noise)), "max": float(np.max(noise)), "scenes": len(noise)} if noise else {}
         described = {**settings, "model": "toy", "samples": len(samples), "skipped": len(every) - len(records)}
-        _write_json(out / "bench.json", described | {"noise_floor": floor})
+        write_json(out / "bench.json", described | {"noise_floor": floor})
     return samples

@@ -120,7 +120,7 @@ def image_grid(out: Path, bench: Path, records: list[dict], sample_ids: list[str
 
 
 def subset_tables(rows: list[dict], chosen: list[str], metrics: list[str]) -> list[str]:
-    """Markdown: per metric, a table of subsets (rows) by methods (columns), means only."""
+    """Markdown: per metric, a table of subsets (rows) by methods (columns): medians, shares for 0/1 metrics."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
     cell = {(r["method"], r["split"], r["metric"]): r for r in rows}
     lines = [

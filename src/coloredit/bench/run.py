@@ -21,7 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..images import save_atomic
-from .manifest import Sample, load_manifest
+from .manifest import Sample, load_manifest, write_json
 from .metrics import MeanMetric, pixel_metrics
 
 MERGED = "results.jsonl"
@@ -143,9 +143,7 @@ def record_bench(bench: Path, out: Path) -> None:
     the run's `bench.json`: the report prints it."""
     info = bench / "bench.json"
     described = json.loads(info.read_text()) if info.exists() else {}
-    temp = out / f".bench.json.{os.getpid()}.tmp"
-    temp.write_text(json.dumps({**described, "bench": str(Path(bench).resolve())}))
-    os.replace(temp, out / "bench.json")
+    write_json(out / "bench.json", {**described, "bench": str(Path(bench).resolve())})
 
 
 def process_split() -> tuple[int, int]:

@@ -12,8 +12,6 @@ from PIL import Image
 from ...colors import lab_to_rgb, prompt_color, rgb_to_lab
 from ..manifest import Sample
 
-PIXEL_KINDS = ("mean", "ab", "reinhard", "hue", "exact")
-
 
 def pixel_edit(
     kind: str,
