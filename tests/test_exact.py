@@ -8,12 +8,20 @@ from scipy import ndimage
 from coloredit import exact
 from coloredit.bench.metrics.color import appearance, delta_e_object, interior
 from coloredit.colors import COLOR_TERMS, delta_e00, hue_distance, name_color, rgb_to_lab
-from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard, recolor
+from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard
+from coloredit.exact import recolor as recolor_in_light
+from coloredit.light import SceneLight
 from coloredit.masks import salient_object
 from coloredit.toy.render import draw, render, sample_color
 from coloredit.toy.render import recolor as recolor_spec
 
 SEEDS = range(50_000_000, 50_000_024)  # a range no training, tuning or test set draws from
+
+
+def recolor(*args, **kwargs):
+    """The engine given the simple renderer's light, which is known: white, of level 1 (its lit color is its
+    base color by construction). The estimated light is tested apart, below."""
+    return recolor_in_light(*args, scene_light=SceneLight.white(), **kwargs)
 
 
 def hint(scene):
@@ -40,6 +48,17 @@ def test_recolor_lands_on_the_oracle_and_beats_the_pixel_shift():
     ours, shift = np.array(ours), np.array(shift)
     assert np.median(ours[:, 0]) <= 3.0 and np.median(ours[:, 1]) <= 4.0
     assert np.median(ours[:, 1]) < np.median(shift[:, 1])
+
+
+def test_with_the_estimated_light_the_simple_renderers_edits_stay_close():
+    """The default reads the light from the picture (`light.py`); on this renderer, whose light it was also
+    fitted on, that costs some accuracy against the known light (median 3.6 here against 1.7 with it:
+    the learned level is off by ~14 % on this world's held-out scenes)."""
+    errors = [
+        delta_e_object(recolor_in_light(scene.image, scene.mask, target, hint_rgb=hint(scene)), scene.mask, oracle)
+        for scene, target, oracle in edits()
+    ]
+    assert np.median(errors) <= 4.5
 
 
 def test_second_colors_and_highlights_stay():

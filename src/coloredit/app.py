@@ -17,7 +17,7 @@ from .colors import name_color, parse_color
 from .colorways import file_name, split_colors
 from .config import INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
-from .exact import lit_albedo
+from .exact import base_color
 from .images import save_atomic
 
 TITLE = "coloredit: this object, in exactly that color"
@@ -37,7 +37,7 @@ def editor_mask(value: dict | None) -> np.ndarray | None:
 
 def derived_prompt(image: np.ndarray, mask: np.ndarray, phrase: str = "") -> str:
     """'a {the object's color} {phrase or object}': what the edit's prompt needs when the user gives none."""
-    return f"a {name_color(lit_albedo(image, mask))} {phrase.strip() or 'object'}"
+    return f"a {name_color(base_color(image, mask))} {phrase.strip() or 'object'}"
 
 
 class App:

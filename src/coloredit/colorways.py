@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .colors import delta_e00, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
-from .exact import lit_albedo
+from .exact import base_color
 from .images import check_output, save_atomic
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
@@ -39,9 +39,10 @@ def file_name(index: int, color: str) -> str:
 
 
 def achieved(image: Image.Image, mask: np.ndarray, target: str) -> dict:
-    """What the edit reached: the object's lit albedo (as `exact.py` defines a color on a shaded object) as
-    hex, and its CIEDE2000 to the target."""
-    reached = lit_albedo(np.asarray(image.convert("RGB")), mask)
+    """What the edit reached: the object's base color read back from the edited picture (its lit color over
+    the light `light.py` estimates there, as `exact.base_color` reads any object) as hex, and its CIEDE2000
+    to the target."""
+    reached = base_color(np.asarray(image.convert("RGB")), mask)
     wanted = parse_color(target)
     error = delta_e00(rgb_to_lab(np.array(reached) / 255.0), rgb_to_lab(np.array(wanted) / 255.0))
     return {

@@ -20,6 +20,8 @@ INVERSIONS = ("null-text", "ddim", "negative-prompt", "direct")
 TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")
 COLOR_REFERENCES = ("generate", "swatch", "recolor")
+SCENE_LIGHTS = ("auto", "none")
+MATERIALS = ("auto", "dielectric", "metal")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 
 
@@ -115,11 +117,19 @@ class EditConfig:
     # fraction of the steps on, with the latent mask dilated by `mask_dilation` cells; then the original
     # pixels pasted back outside a mask feathered over `feather` (fraction of the image's longer side).
     background_start: float = 0.6
-    # [ours] Exact color after decoding (`exact.py`): the object's pixels split into shade x albedo +
-    # white highlight (the dichromatic model); the albedo set to the target's lit albedo (a hex exactly, or
-    # the reference object's), shading, highlights and second colors kept; the diffusion re-rendering gives
-    # the shading where the source is too dark to show it. [paper] none (False).
+    # [ours] Exact color after decoding (`exact.py`): the object's pixels split into colored shade x lit
+    # color + highlight; the base color set to the target's (a hex exactly, or the reference object's with
+    # its own light divided out) and shown under the scene's light; shading, bounce, highlights and second
+    # colors kept; the diffusion re-rendering gives the shading where the source is too dark to show it.
+    # [paper] none (False).
     exact_color: bool = True
+    # [ours] The scene's light (`light.py`): "auto" estimates it from the picture (learned on path-traced
+    # scenes), so a hex is the base color seen in this light; "none" takes the lit color as the base color
+    # (a hex is the color of the object's fully lit part, as in renders with a white key of level 1).
+    scene_light: str = "auto"
+    # [ours] "auto" tells a metal (its color lives in its reflections, highlights take the tint) from the
+    # pixels; "dielectric" or "metal" says so.
+    material: str = "auto"
     mask_dilation: int = 1
     paste_back: bool = True
     feather: float = 0.02
@@ -147,6 +157,8 @@ class EditConfig:
         for name in ("self_attn_blocks", "appearance_blocks", "mutual_blocks"):
             need(all(b in UNET_BLOCKS for b in getattr(self, name)), f"{name}: choose from {UNET_BLOCKS}")
         need(self.mask_dilation >= 0, "mask_dilation must be >= 0")
+        need(self.scene_light in SCENE_LIGHTS, f"scene_light must be one of {', '.join(SCENE_LIGHTS)}")
+        need(self.material in MATERIALS, f"material must be one of {', '.join(MATERIALS)}")
 
     def replace(self, **changes: typing.Any) -> EditConfig:
         """A copy with some fields changed (validated)."""

@@ -231,8 +231,20 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
 def lit_albedo(
     image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None
 ) -> tuple[int, int, int]:
-    """The sRGB (0-255) lit albedo of the masked object: what a hex code of its color means."""
+    """The sRGB (0-255) lit color of the masked object: its main color where fully lit, the light included."""
     return decompose(image, mask, hint_rgb).srgb()
+
+
+def base_color(
+    image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None, scene_light=None
+) -> tuple[int, int, int]:
+    """The sRGB (0-255) base color of the masked object: its lit color with the scene's light (`light.py`)
+    divided out. What a hex code of its color means, and what a reference image asks for."""
+    from . import light
+
+    scene_light = scene_light if scene_light is not None else light.estimate(image, mask, hint_rgb)
+    lit = decompose(image, mask, hint_rgb).albedo
+    return tuple(int(v) for v in to_srgb_uint8(np.clip(lit / scene_light.k, 0.0, 1.0)))  # type: ignore[return-value]
 
 
 def recolor(
@@ -242,35 +254,64 @@ def recolor(
     rendered: np.ndarray | None = None,
     hint_rgb: tuple[int, int, int] | None = None,
     source: Decomposition | None = None,
+    scene_light=None,
+    material: str = "auto",
 ) -> np.ndarray:
-    """The image with the masked object's main color set to the lit albedo `target_rgb`, its shading,
-    highlights and second colors kept. Where the source is too dark to read its shading, `rendered` (the
-    diffusion model's re-rendering, same size) gives it. Pixels that mix object and background along the
-    outline (one pixel either side of the mask's edge) change by their share of object; every other pixel
-    outside the mask is returned unchanged. `source`, the object's `decompose` (with `hint_rgb`), saves
-    computing it again when one object is recolored to many colors. Only the object's box (plus
-    OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
+    """The image with the masked object's base color set to `target_rgb`, seen under the scene's light
+    (`scene_light`, a `light.SceneLight`; estimated from the image when None): its colored shading, highlights
+    and second colors kept. A dielectric's white highlights stay in the light's color; a metal's
+    reflections take the new tint (`material`: auto, dielectric or metal). Where the source is too dark to
+    read its shading, `rendered` (the diffusion model's re-rendering, same size) gives it. Pixels that mix
+    object and background along the outline (one pixel either side of the mask's edge) change by their share
+    of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
+    (with `hint_rgb`), saves computing it again when one object is recolored to many colors. Only the
+    object's box (plus OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
+    from . import light
+    from .config import MATERIALS
+
+    if material not in MATERIALS:
+        raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
     image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
     if not mask.any():
         return image.copy()
+    scene_light = scene_light if scene_light is not None else light.estimate(image, mask, hint_rgb)
+    metal = material == "metal" or (material == "auto" and scene_light.metal > 0.5)
     box = _object_box(mask, OUTLINE_REACH)
     out = image.copy()
     part = None if rendered is None else np.asarray(rendered)[box]
     source = source if source is not None else decompose(image[box], mask[box], hint_rgb)
-    out[box] = _recolor_box(image[box], mask[box], target_rgb, part, source)
+    target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * scene_light.k  # the target in this light
+    out[box] = _recolor_box(image[box], mask[box], target_lit, part, source, metal)
     return out
 
 
+COLORED_SHADE_SIGMA = 2.0  # px: bounce and tinted light vary smoothly; finer changes of chromaticity are noise
+RELIABLE_CHANNEL = 0.1  # a channel of the lit color this share of its largest is half signal, half noise
+
+
+def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) -> np.ndarray:
+    """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
+    the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
+    sky). Read as it is in the channels the object reflects well; in the others (the green of a red object)
+    it is mostly noise, so it is smoothed there: bounce and tinted light vary smoothly."""
+    body = np.clip(pixels - source.specular[:, None], 0.0, None)
+    expected = np.maximum(source.shade[:, None] * source.albedo, 1e-6)
+    departure = np.log(np.clip(body / expected, 0.2, 5.0))
+    smooth = np.stack([_smooth_in(departure[:, c], mask, COLORED_SHADE_SIGMA) for c in range(3)], axis=1)
+    reliable = source.albedo / (source.albedo + RELIABLE_CHANNEL * source.albedo.max() + 1e-8)
+    return source.shade[:, None] * np.exp(reliable * departure + (1 - reliable) * smooth)
+
+
 def _recolor_box(
-    image: np.ndarray, mask: np.ndarray, target_rgb: tuple[int, int, int], rendered: np.ndarray | None, source
+    image: np.ndarray, mask: np.ndarray, target_lit: np.ndarray, rendered: np.ndarray | None, source, metal: bool
 ) -> np.ndarray:
     from scipy import ndimage
 
-    target = to_linear(np.array(target_rgb, dtype=np.float64))
     shade, specular = source.shade, source.specular
+    pixels = to_linear(image[mask])
     # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how much
     # the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
-    amplification = (target @ LUMA) / max(source.lit_luminance, 1e-6)
+    amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
     smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
     if smoothing > 0:
         shade = (1 - smoothing) * shade + smoothing * _smooth_in(shade, mask)
@@ -279,8 +320,11 @@ def _recolor_box(
         render = decompose(np.asarray(rendered), mask)
         shade = trust * shade + (1 - trust) * _smooth_in(render.shade, mask)
         specular = trust * specular + (1 - trust) * render.specular
-    pixels = to_linear(image[mask])
-    recolored = shade[:, None] * target + specular[:, None]
+    colored = _colored_shade(pixels, source, mask) * (shade / np.maximum(source.shade, 1e-6))[:, None]
+    if metal:  # no diffuse color: every reflection is the room times the tint, highlights included
+        recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
+    else:
+        recolored = colored * target_lit + specular[:, None]
     new = source.fit[:, None] * recolored + (1 - source.fit[:, None]) * pixels
     linear = to_linear(image)
     out_linear = linear.copy()

@@ -20,7 +20,7 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DCon
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-from . import exact, photos
+from . import exact, light, photos
 from .accounting import CostLedger
 from .attention import BRANCHES, BranchLayout, EditController, reference_of, target_name
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
@@ -67,6 +67,7 @@ class Source:
     inversion: Inversion | None
     mask: np.ndarray | None = None  # the object's pixels at the original's size (step 2)
     decompositions: dict[tuple[int, int], exact.Decomposition] = field(default_factory=dict, repr=False)
+    lights: dict[str, light.SceneLight] = field(default_factory=dict, repr=False)
 
     def decomposed(self, image: np.ndarray, mask: np.ndarray) -> exact.Decomposition:
         """The object's shade/albedo split (`exact.py`) at the image's size, made once for every color of
@@ -75,6 +76,13 @@ class Source:
         if size not in self.decompositions:
             self.decompositions[size] = exact.decompose(image, mask, prompt_color(self.branch.prompt))
         return self.decompositions[size]
+
+    def light(self, mode: str) -> light.SceneLight:
+        """The scene's light at the object (`light.py`), read from the original once for every color."""
+        if mode not in self.lights:
+            pixels = np.asarray(self.original.convert("RGB"))
+            self.lights[mode] = light.scene_light(pixels, self.mask, prompt_color(self.branch.prompt), mode)
+        return self.lights[mode]
 
 
 @dataclass
@@ -358,7 +366,7 @@ class ColorEditPipeline(DiffusionPipeline):
             if color is not None:
                 rgb = parse_color(color)
                 if config.color_reference == "recolor" and source.inversion is not None:
-                    return self.recolored_source(rgb, source, schedule, reference_prompt)
+                    return self.recolored_source(rgb, source, schedule, reference_prompt, config)
                 if config.color_reference != "swatch":
                     s = source.branch
                     prompt = reference_prompt or with_color_word(s.prompt, name_color(rgb))
@@ -371,7 +379,9 @@ class ColorEditPipeline(DiffusionPipeline):
                 image, alpha, _ = photos.open_photo(reference, "reference image")
                 found = self.reference_region(image, reference_mask, alpha)
                 hint = prompt_color(reference_prompt) if reference_prompt else None
-                rgb = exact.lit_albedo(np.asarray(image), found, hint)
+                pixels = np.asarray(image)
+                seen_in = light.scene_light(pixels, found, hint, config.scene_light)  # the reference's own light
+                rgb = exact.base_color(pixels, found, hint, seen_in)
                 prompt = reference_prompt or with_color_word(source.branch.prompt, name_color(rgb))
                 image = image.resize(source.work_size, Image.Resampling.LANCZOS)
                 region = (
@@ -395,14 +405,18 @@ class ColorEditPipeline(DiffusionPipeline):
         )
 
     def recolored_source(
-        self, rgb: tuple[int, int, int], source: Source, schedule: NoiseSchedule, prompt: str | None
+        self, rgb: tuple[int, int, int], source: Source, schedule: NoiseSchedule, prompt: str | None, config: EditConfig
     ) -> Branch:
         """The reference as the source itself recolored in pixels (`exact.py`): its clean latent is the VAE's,
         its trajectory the source's inverted noise around that latent; no U-Net call."""
         image = source.original.resize(source.work_size, Image.Resampling.LANCZOS)
         mask = np.asarray(Image.fromarray(source.mask).resize(source.work_size, Image.Resampling.NEAREST)) > 0
         pixels = np.asarray(image)
-        recolored = Image.fromarray(exact.recolor(pixels, mask, rgb, source=source.decomposed(pixels, mask)))
+        recolored = exact.recolor(
+            pixels, mask, rgb, source=source.decomposed(pixels, mask), scene_light=source.light(config.scene_light),
+            material=config.material,
+        )
+        recolored = Image.fromarray(recolored)
         clean = self.encode_image(recolored)
         trajectory = shifted_trajectory(source.inversion.latents.to(self.device), clean, schedule)
         prompt = prompt or with_color_word(source.branch.prompt, name_color(rgb))
@@ -548,6 +562,8 @@ class ColorEditPipeline(DiffusionPipeline):
                 reference.target_rgb,
                 rendered=np.asarray(edited),
                 source=source.decomposed(pixels, source.mask),
+                scene_light=source.light(config.scene_light),
+                material=config.material,
             )
             edited = Image.fromarray(recolored)
         if not config.paste_back:

@@ -1,5 +1,6 @@
-"""`python -m coloredit.toy train|detector|evaluate|ablation`: train the toy model and the detector that
-scores it, score its generations and reconstructions, compare color sources on held-out edits."""
+"""`python -m coloredit.toy train|detector|evaluate|ablation|render-pbr|train-light`: train the toy model and the detector
+that scores it, score its generations and reconstructions, compare color sources on held-out edits, render
+the physically based world's training scenes and fit the light model on them."""
 
 from __future__ import annotations
 
@@ -55,7 +56,28 @@ def main(argv: list[str] | None = None) -> int:
     ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
     ablation.add_argument("--variants", help="only these variants, names separated by '|'")
     ablation.add_argument("--report-only", action="store_true", help="write the report from stored variants")
+    render = commands.add_parser("render-pbr", help="render training scenes of the physically based world (resumable)")
+    render.add_argument("--out", type=Path, default=Path("runs/pbr/train"))
+    render.add_argument("--n", type=int, default=2000, help="scenes")
+    render.add_argument("--size", type=int, default=128)
+    render.add_argument("--spp", type=int, default=64)
+    fit = commands.add_parser("train-light", help="fit the light model (coloredit.light) on the training scenes")
+    fit.add_argument("--data", type=Path, default=Path("runs/pbr/train"))
+    fit.add_argument("--out", type=Path, default=None, help="default: the shipped light model's path")
     args = parser.parse_args(argv)
+    if args.command == "train-light":
+        from ..light import WEIGHTS
+        from .train_light import train_light
+
+        print(json.dumps(train_light(args.data, args.out or WEIGHTS), indent=1))
+        return 0
+    if args.command == "render-pbr":
+        from .pbr_data import render_training_set
+
+        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        done = render_training_set(args.out, args.n, args.size, args.spp, rank, world)
+        print(f"{done} training scenes in {args.out}", file=sys.stderr)
+        return 0
 
     import torch
 
