@@ -137,7 +137,7 @@ def test_exact_color_matches_the_oracle_render(pipe, fast_config):
 
     scene = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
     oracle = draw(recolor(scene.spec, 0, (0x20, 0xB0, 0x40))).image
-    config = fast_config.replace(exact_color=True)
+    config = fast_config.replace(exact_color=True, scene_light="none")  # this renderer's light: white, level 1
     result = pipe(scene.caption, scene.mask, image=scene.image, color="#20b040", config=config)
     out = np.asarray(result.image)
     pipe.inversion_cache.clear()
@@ -164,7 +164,7 @@ def test_reference_color_comes_from_its_object_never_its_background(pipe, fast_c
         "no mask": dict(reference=Image.fromarray(reference[..., :3])),
         "mask": dict(reference=Image.fromarray(reference[..., :3]), reference_mask=reference[..., 3] > 0),
     }[form]
-    config = fast_config.replace(exact_color=True)
+    config = fast_config.replace(exact_color=True, scene_light="none")  # this renderer's light: white, level 1
     out = np.asarray(pipe(scene.caption, scene.mask, image=scene.image, config=config, **kwargs).image)
     assert np.abs(np.array(lit_albedo(out, scene.mask)) - [30, 180, 60]).max() <= 12
 

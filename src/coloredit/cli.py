@@ -476,7 +476,13 @@ def run_colorways(args: argparse.Namespace) -> int:
         args.prompt, mask, image=args.image, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
     )
     records = write_colorways(
-        result.images, result.source_image, load_mask(mask, image.size), colors, args.output, args.force
+        result.images,
+        result.source_image,
+        load_mask(mask, image.size),
+        colors,
+        args.output,
+        args.force,
+        config.scene_light,
     )
     if args.json:
         seconds = {"load": round(load_seconds, 4), **{k: round(v, 4) for k, v in result.seconds.items()}}

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .colors import delta_e00, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
 from .exact import base_color
+from .light import SceneLight, scene_light
 from .images import check_output, save_atomic
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
@@ -38,11 +39,10 @@ def file_name(index: int, color: str) -> str:
     return f"{index}-{safe}.png"
 
 
-def achieved(image: Image.Image, mask: np.ndarray, target: str) -> dict:
-    """What the edit reached: the object's base color read back from the edited picture (its lit color over
-    the light `light.py` estimates there, as `exact.base_color` reads any object) as hex, and its CIEDE2000
-    to the target."""
-    reached = base_color(np.asarray(image.convert("RGB")), mask)
+def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
+    """What the edit reached: the object's base color read back from the edited picture, its lit color over
+    the light the edit was seen in (`seen_in`, the source's), as hex, and its CIEDE2000 to the target."""
+    reached = base_color(np.asarray(image.convert("RGB")), mask, scene_light=seen_in)
     wanted = parse_color(target)
     error = delta_e00(rgb_to_lab(np.array(reached) / 255.0), rgb_to_lab(np.array(wanted) / 255.0))
     return {
@@ -85,15 +85,22 @@ def output_paths(folder: Path, colors: list[str], force: bool) -> list[Path]:
 
 
 def write_colorways(
-    images: list[Image.Image], source: Image.Image, mask: np.ndarray, colors: list[str], folder: Path, force: bool
+    images: list[Image.Image],
+    source: Image.Image,
+    mask: np.ndarray,
+    colors: list[str],
+    folder: Path,
+    force: bool,
+    light_mode: str = "auto",
 ) -> list[dict]:
     """The colorways and their sheet at `output_paths`, each written atomically; one record per color
-    (file, target and achieved color)."""
+    (file, target and achieved color, read in the source's light as `light_mode` has it)."""
     paths = output_paths(folder, colors, force)
+    seen_in = scene_light(np.asarray(source.convert("RGB")), mask, mode=light_mode)
     records = []
     for path, image, color in zip(paths, images, colors, strict=False):
         save_atomic(image, path, force=force)
-        records.append({"file": str(path), **achieved(image, mask, color)})
+        records.append({"file": str(path), **achieved(image, mask, color, seen_in)})
     labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
     save_atomic(contact_sheet(source, images, labels), paths[-1], force=force)
     return records

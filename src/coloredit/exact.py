@@ -285,21 +285,21 @@ def recolor(
     return out
 
 
-COLORED_SHADE_SIGMA = 2.0  # px: bounce and tinted light vary smoothly; finer changes of chromaticity are noise
-RELIABLE_CHANNEL = 0.1  # a channel of the lit color this share of its largest is half signal, half noise
+RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first share of its largest shows no light
+# color of its own, above the second it shows it fully
 
 
 def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) -> np.ndarray:
     """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
     the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
-    sky). Read as it is in the channels the object reflects well; in the others (the green of a red object)
-    it is mostly noise, so it is smoothed there: bounce and tinted light vary smoothly."""
+    sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
+    object) the departure is noise, and the scalar shade stands alone."""
     body = np.clip(pixels - source.specular[:, None], 0.0, None)
     expected = np.maximum(source.shade[:, None] * source.albedo, 1e-6)
     departure = np.log(np.clip(body / expected, 0.2, 5.0))
-    smooth = np.stack([_smooth_in(departure[:, c], mask, COLORED_SHADE_SIGMA) for c in range(3)], axis=1)
-    reliable = source.albedo / (source.albedo + RELIABLE_CHANNEL * source.albedo.max() + 1e-8)
-    return source.shade[:, None] * np.exp(reliable * departure + (1 - reliable) * smooth)
+    share = source.albedo / max(float(source.albedo.max()), 1e-8)
+    reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
+    return source.shade[:, None] * np.exp(reliable * departure)
 
 
 def _recolor_box(
@@ -325,7 +325,9 @@ def _recolor_box(
         recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
     else:
         recolored = colored * target_lit + specular[:, None]
-    new = source.fit[:, None] * recolored + (1 - source.fit[:, None]) * pixels
+    # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
+    fit = np.ones_like(source.fit) if metal else source.fit
+    new = fit[:, None] * recolored + (1 - fit[:, None]) * pixels
     linear = to_linear(image)
     out_linear = linear.copy()
     out_linear[mask] = new

@@ -12,7 +12,8 @@ object's own shading, highlights and spread), fitted on path-traced scenes of th
 where the renderer knows the true base color (`toy.pbr_data`; trained by `python -m coloredit.light`). The
 same features give the odds that the object is a metal, whose color lives in its reflections (logistic
 regression). Weights: `assets/light.safetensors`, a few kilobytes. Where a picture is far from anything
-seen in training, the estimate is clipped to the light levels the world spans (`LEVEL_RANGE`).
+seen in training (a swatch on black, a cutout), no light is guessed: the lit color is taken as the base
+color, the rule before the light was estimated; otherwise the level is clipped to those the world spans.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 WEIGHTS = Path(__file__).parent / "assets" / "light.safetensors"
+FAMILIAR = 8.0  # standard deviations: a feature this far from the training scenes' reads as an unknown world
 LEVEL_RANGE = (0.25, 1.6)  # the light's luminance at an object's lit part, as a share of a white key's
 BACKGROUND_GAP = 3  # background pixels: this far (px) or farther from the object
 RING = (2, 10)  # the object's surroundings (the floor it stands on): this many px from its outline
@@ -142,6 +144,8 @@ def estimate(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int]
             image, mask = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX)), small
     model = load()
     x = features(to_linear(image), mask, decompose(image, mask, hint_rgb))
+    if np.abs((x - model.mean) / model.scale).max() > FAMILIAR:  # unlike any training scene: no guess
+        return SceneLight.white()
     return SceneLight(model.light_of(x)[0], float(model.metal_odds(x)[0]))
 
 

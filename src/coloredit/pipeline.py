@@ -413,7 +413,11 @@ class ColorEditPipeline(DiffusionPipeline):
         mask = np.asarray(Image.fromarray(source.mask).resize(source.work_size, Image.Resampling.NEAREST)) > 0
         pixels = np.asarray(image)
         recolored = exact.recolor(
-            pixels, mask, rgb, source=source.decomposed(pixels, mask), scene_light=source.light(config.scene_light),
+            pixels,
+            mask,
+            rgb,
+            source=source.decomposed(pixels, mask),
+            scene_light=source.light(config.scene_light),
             material=config.material,
         )
         recolored = Image.fromarray(recolored)

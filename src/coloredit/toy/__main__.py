@@ -1,6 +1,6 @@
-"""`python -m coloredit.toy train|detector|evaluate|ablation|render-pbr|train-light`: train the toy model and the detector
-that scores it, score its generations and reconstructions, compare color sources on held-out edits, render
-the physically based world's training scenes and fit the light model on them."""
+"""`python -m coloredit.toy train|detector|evaluate|ablation|render-pbr|train-light`: train the toy model and
+the detector that scores it, score its generations and reconstructions, compare color sources on held-out
+edits, render the physically based world's training scenes and fit the light model on them."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ RELIABLE_BASE = 0.05  # the object's share is learned from base colors at least 
 MIN_PIXELS = 16
 TOY_SEED = 97_000_000  # the simple renderer's scenes for the light model; no other set draws from this range
 TOY_SCENES = 800
+MIN_SCENES = 40  # path-traced scenes, at least
 
 
 def training_table(data: Path, progress: bool = True) -> dict[str, np.ndarray]:
@@ -33,7 +34,7 @@ def training_table(data: Path, progress: bool = True) -> dict[str, np.ndarray]:
     rows: dict[str, tuple] = {}
     if cache.exists():
         with np.load(cache) as known:
-            rows = {n: tuple(row) for n, *row in zip(known["names"], *(known[k] for k in COLUMNS))}
+            rows = {n: tuple(row) for n, *row in zip(known["names"], *(known[k] for k in COLUMNS), strict=True)}
     for name in tqdm([f for f in files if f not in rows], desc="light features", disable=not progress):
         sample = load_sample(data / name)
         if sample["mask"].sum() < MIN_PIXELS:
@@ -64,7 +65,9 @@ def toy_table(count: int, progress: bool = True) -> dict[str, np.ndarray]:
         split = decompose(scene.image, scene.mask)
         base = to_linear(np.array(scene.spec.objects[0].color, dtype=np.float64))
         share = np.log(split.albedo + 1e-4) - np.log(base + 1e-4)
-        rows.append((features(to_linear(scene.image), scene.mask, split), np.zeros(3), share, float(base @ LUMA), False))
+        rows.append(
+            (features(to_linear(scene.image), scene.mask, split), np.zeros(3), share, float(base @ LUMA), False)
+        )
     return {k: np.array([r[i] for r in rows], dtype=np.float64) for i, k in enumerate(COLUMNS)}
 
 
@@ -102,6 +105,11 @@ def cross_validated(x: np.ndarray, y: np.ndarray, strength: float, seed: int = 0
     return predicted
 
 
+def _cross_validated_error(x: np.ndarray, y: np.ndarray, strength: float) -> float:
+    """Median absolute out-of-fold error of the mean over `y`'s columns (log units)."""
+    return float(np.median(np.abs((cross_validated(x, y, strength) - y).mean(axis=1))))
+
+
 HELD_OUT = 0.2  # share of the scenes the reported errors are measured on (the model is then refitted on all)
 
 
@@ -121,12 +129,8 @@ def _fit(table: dict[str, np.ndarray], rows: np.ndarray) -> LightModel:
     z = _design(x, mean, scale)
     weights = {}
     for part, (chosen, target) in parts.items():
-
-        def error(strength: float) -> float:
-            residual = cross_validated(x[chosen], target[chosen], strength) - target[chosen]
-            return float(np.median(np.abs(residual.mean(axis=1))))
-
-        weights[part] = fit_ridge(z[chosen], target[chosen], min(STRENGTHS, key=error))
+        errors = {s: _cross_validated_error(x[chosen], target[chosen], s) for s in STRENGTHS}
+        weights[part] = fit_ridge(z[chosen], target[chosen], min(STRENGTHS, key=errors.get))
     share_weights = np.concatenate([weights["dielectric"], weights["metal"]], axis=1)
     return LightModel(mean, scale, weights["scene"], share_weights, fit_logistic(z, metal.astype(np.float64), 1.0))
 
@@ -147,12 +151,14 @@ def _errors(model: LightModel, table: dict[str, np.ndarray], rows: np.ndarray) -
     }
 
 
-def train_light(data: Path, out: Path, progress: bool = True) -> dict:
+def train_light(data: Path, out: Path, progress: bool = True, toy_scenes: int = TOY_SCENES) -> dict:
     """Fit the light model on the training scenes of both worlds, report its errors on a held-out fifth of
     each, then refit on all of them and save it."""
-    pbr, toy = training_table(data, progress), toy_table(TOY_SCENES, progress)
-    if len(pbr["x"]) < 50:
-        raise ValueError(f"{data} holds {len(pbr['x'])} usable training scenes; render more (python -m coloredit.toy render-pbr)")
+    pbr, toy = training_table(data, progress), toy_table(toy_scenes, progress)
+    if len(pbr["x"]) < MIN_SCENES:
+        raise ValueError(
+            f"{data} holds {len(pbr['x'])} usable training scenes; render more (python -m coloredit.toy render-pbr)"
+        )
     table = {k: np.concatenate([pbr[k], toy[k]]) for k in COLUMNS}
     world = np.r_[np.zeros(len(pbr["x"])), np.ones(len(toy["x"]))]
     held = np.random.default_rng(0).random(len(world)) < HELD_OUT

@@ -76,5 +76,7 @@ PIXEL_METHODS = (
     PixelMethod("pixel-reinhard", "baseline: Reinhard transfer, CIELAB mean and spread to the target's", "reinhard"),
     PixelMethod("pixel-hsv-hue", "baseline: the object's HSV hue set to the target's, S and V kept", "hue"),
     PixelMethod("exact", "the exact-color engine alone, no diffusion", "exact"),
-    PixelMethod("exact-unlit", "the engine alone, the lit color taken as the base color (scene_light=none)", "exact-unlit"),
+    PixelMethod(
+        "exact-unlit", "the engine alone, the lit color taken as the base color (scene_light=none)", "exact-unlit"
+    ),
 )
