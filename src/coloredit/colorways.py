@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 from .colors import delta_e00, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
 from .exact import base_color
-from .light import SceneLight, scene_light
 from .images import check_output, save_atomic
+from .light import SceneLight, scene_light
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
 
