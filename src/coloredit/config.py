@@ -123,10 +123,12 @@ class EditConfig:
     # colors kept; the diffusion re-rendering gives the shading where the source is too dark to show it.
     # [paper] none (False).
     exact_color: bool = True
-    # [ours] The scene's light (`light.py`): "auto" estimates it from the picture (learned on path-traced
-    # scenes), so a hex is the base color seen in this light; "none" takes the lit color as the base color
-    # (a hex is the color of the object's fully lit part, as in renders with a white key of level 1).
-    scene_light: str = "auto"
+    # [ours] The scene's light (`light.py`): "none" takes the object's lit color as its base color (a hex is
+    # the color of its fully lit part: exact in renders whose key is white of level 1); "auto" estimates the
+    # light from the picture (learned on path-traced studio scenes), so a hex is the base color seen in this
+    # light: better on the studio test set (COLORBENCH-PBR 7.5 against 9.8), worse on the daylight set no one
+    # trained on (9.5 against 8.3), so not yet the default (docs/physics-world.md).
+    scene_light: str = "none"
     # [ours] "auto" tells a metal (its color lives in its reflections, highlights take the tint) from the
     # pixels; "dielectric" or "metal" says so.
     material: str = "auto"

@@ -50,7 +50,7 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "pixel CIELAB mean shift": ("pixel", None, "mean"),
     "pixel Reinhard (mean and std)": ("pixel", None, "reinhard"),
     "pixel a*b* shift (lightness kept)": ("pixel", None, "ab"),
-    "exact color alone, no diffusion": ("pixel", None, "exact-unlit"),
+    "exact color alone, no diffusion": ("pixel", None, "exact"),
     "text only: color word swapped": (
         "diffusion",
         "paper",

@@ -43,8 +43,8 @@ def pixel_edit(
         return pixel_reinhard(image, mask, mean, rgb_to_lab(image[mask] / 255.0).std(axis=0) if std is None else std)
     if kind == "hue":
         return pixel_hue(image, mask, tuple(int(v) for v in (lab_to_rgb(mean) * 255).round()))
-    if kind in ("exact", "exact-unlit"):
-        light = "auto" if kind == "exact" else "none"
+    if kind in ("exact", "exact-light"):
+        light = "auto" if kind == "exact-light" else "none"
         seen_in = None if reference is None else scene_light(reference, reference_mask, mode=light)
         target = target_rgb if reference is None else base_color(reference, reference_mask, scene_light=seen_in)
         return recolor(image, mask, target, hint_rgb=hint_rgb, scene_light=scene_light(image, mask, hint_rgb, light))
@@ -76,7 +76,5 @@ PIXEL_METHODS = (
     PixelMethod("pixel-reinhard", "baseline: Reinhard transfer, CIELAB mean and spread to the target's", "reinhard"),
     PixelMethod("pixel-hsv-hue", "baseline: the object's HSV hue set to the target's, S and V kept", "hue"),
     PixelMethod("exact", "the exact-color engine alone, no diffusion", "exact"),
-    PixelMethod(
-        "exact-unlit", "the engine alone, the lit color taken as the base color (scene_light=none)", "exact-unlit"
-    ),
+    PixelMethod("exact-light", "the engine alone, the scene's light estimated (scene_light=auto)", "exact-light"),
 )
