@@ -258,7 +258,8 @@ def recolor(
     material: str = "auto",
 ) -> np.ndarray:
     """The image with the masked object's base color set to `target_rgb`, seen under the scene's light
-    (`scene_light`, a `light.SceneLight`; estimated from the image when None): its colored shading, highlights
+    (`scene_light`, a `light.SceneLight`: `light.estimate(image, mask)`; when None, white of level 1, the lit
+    color taken as the base color, as `EditConfig.scene_light` defaults): its colored shading, highlights
     and second colors kept. A dielectric's white highlights stay in the light's color; a metal's
     reflections take the new tint (`material`: auto, dielectric or metal). Where the source is too dark to
     read its shading, `rendered` (the diffusion model's re-rendering, same size) gives it. Pixels that mix
@@ -274,7 +275,7 @@ def recolor(
     image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
     if not mask.any():
         return image.copy()
-    scene_light = scene_light if scene_light is not None else light.estimate(image, mask, hint_rgb)
+    scene_light = scene_light if scene_light is not None else light.SceneLight.white()
     metal = material == "metal" or (material == "auto" and scene_light.metal > 0.5)
     box = _object_box(mask, OUTLINE_REACH)
     out = image.copy()
