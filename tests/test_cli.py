@@ -38,7 +38,12 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
     out = tmp_path / "edited.png"
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "coloredit.cli", *edit_args(image, mask, model_dir, out, "--json")],
+        [
+            sys.executable,
+            "-m",
+            "coloredit.cli",
+            *edit_args(image, mask, model_dir, out, "--json", "--mask-refine", "off"),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -46,7 +51,7 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert result["output"] == str(out)
+    assert result["output"] == str(out) and result["mask_change"] == [0.0]  # the mask as given
     assert result["config"]["num_inference_steps"] == 4 and result["config"]["inversion"] == "ddim"
     assert {"load", "inversion", "edit", "decode"} <= set(result["seconds"])
     unet = result["unet"]

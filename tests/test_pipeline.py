@@ -43,7 +43,9 @@ def test_real_image_edit_keeps_background_bytes(pipe, photo, fast_config):
     original = np.asarray(Image.open(image_path).convert("RGB"))
     edited = np.asarray(out.image)
     assert edited.shape == original.shape
-    mask = load_mask(mask_path, (128, 96))
+    mask = out.mask  # the mask the edit used: the given one with its outline moved to the edge (edges.py)
+    given = load_mask(mask_path, (128, 96))
+    assert out.mask_change == mask.sum() / given.sum() - 1
     outside = feather_weights(mask, feather_radius(fast_config.feather, (128, 96))) == 0
     assert outside.sum() > 0.5 * outside.size
     assert np.array_equal(edited[outside], original[outside])
@@ -100,7 +102,7 @@ def test_several_objects_edited_in_turn(pipe, photo, fast_config):
     assert np.array_equal(np.asarray(outs[1].source_image), np.asarray(outs[0].image))
     original = np.asarray(Image.open(image_path).convert("RGB"))
     radius = feather_radius(fast_config.feather, (128, 96))
-    outside = (feather_weights(left, radius) == 0) & (feather_weights(right, radius) == 0)
+    outside = (feather_weights(outs[0].mask, radius) == 0) & (feather_weights(outs[1].mask, radius) == 0)
     assert np.array_equal(np.asarray(outs[1].image)[outside], original[outside])
 
 
@@ -300,3 +302,10 @@ def test_recolored_reference_trajectory_is_the_forward_process_with_the_same_noi
         return torch.cat([a.sqrt() * clean + (1 - a).sqrt() * eps * (k > 0) for k, a in enumerate(alphas)])
 
     assert torch.allclose(shifted_trajectory(forward(x0), other, schedule), forward(other), atol=1e-6)
+
+
+def test_mask_refine_off_keeps_the_mask_exactly_as_given(pipe, photo, fast_config):
+    image_path, mask_path = photo
+    config = fast_config.replace(mask_refine="off")
+    out = pipe("a red car", mask_path, image=image_path, color="#2040ff", config=config)
+    assert np.array_equal(out.mask, load_mask(mask_path, (128, 96))) and out.mask_change == 0.0

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .colors import name_color, parse_color
+from .colors import name_color
 from .colorways import file_name, split_colors
 from .config import INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
 from .exact import base_color
-from .images import save_atomic
+from .images import load_mask, save_atomic
+from .validate import check_colors, check_reference
 
 TITLE = "coloredit: this object, in exactly that color"
 
@@ -66,8 +67,10 @@ class App:
             raise ColorEditError("mark the object: paint it, name it, or click it")
         if reference is None and not colors:
             raise ColorEditError("pick a color, type one, or give a reference image")
-        for color in colors:
-            parse_color(color)
+        load_mask(mask, (np.asarray(image).shape[1], np.asarray(image).shape[0]))  # it fits the image
+        check_colors(colors)
+        if reference is not None:
+            check_reference(reference)
         config = preset(preset_name).replace(num_inference_steps=int(steps), inversion=inversion)
         prompt = prompt.strip() or derived_prompt(image, mask)
         folder = Path(tempfile.mkdtemp(dir=self.out))

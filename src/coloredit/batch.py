@@ -19,6 +19,7 @@ from .bench.manifest import json_object
 from .bench.run import ResultStore
 from .errors import ColorEditError
 from .images import check_output, save_atomic
+from .validate import check_inputs
 
 FIELDS = {
     "image": str,
@@ -74,6 +75,12 @@ def read_jobs(path: Path) -> list[Job]:
         for key, file in paths.items():
             if not file.is_file():
                 raise ColorEditError(f"{where}: {key} {file} not found")
+        try:  # every image, mask, color and reference read now: a bad line fails before any edit
+            check_inputs(
+                paths["mask"], paths["image"], paths.get("reference"), record.get("color"), paths.get("reference_mask")
+            )
+        except ColorEditError as error:
+            raise ColorEditError(f"{where}: {error}") from None
         jobs.append(Job(len(jobs), **{**record, **paths}))
     if not jobs:
         raise ColorEditError(f"{path} has no jobs")

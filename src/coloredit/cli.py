@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, PRESETS, preset
+from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, MASK_REFINES, PRESETS, preset
 from .errors import ColorEditError
 
 
@@ -218,6 +218,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override any EditConfig field, e.g. --set tau=0.7 (repeatable)",
     )
+    parser.add_argument(
+        "--mask-refine",
+        choices=MASK_REFINES,
+        help="auto (default): move the mask's outline to the object's edge; off: keep the mask exactly as given",
+    )
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--dtype",
@@ -323,12 +328,38 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or (int(from_env) if from_env.isdigit() and int(from_env) > 0 else physical_cores()))
 
 
+COLOR_OPTIONS = ("--color", "--colors")  # their values may start with '-' ("-1,0,0"): a bad color, not an option
+
+
+def _attached(argv: list[str]) -> list[str]:
+    """`--color -1,0,0` as `--color=-1,0,0`, so argparse hands the value over and the color check can say
+    what is wrong with it, in one line (argparse would print the whole usage)."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in COLOR_OPTIONS and token.startswith("-") and not token.startswith("--"):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    import signal
+    import threading
+
+    args = build_parser().parse_args(_attached(list(sys.argv[1:] if argv is None else argv)))
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)  # a kill ends like Ctrl-C: one line, nothing partial
     if args.threads is not None and args.threads < 1:
         print("coloredit: error: --threads must be at least 1", file=sys.stderr)
         return 2
     set_threads(args.threads)
+    if getattr(args, "mask_refine", None):
+        args.overrides.append(f"mask_refine={args.mask_refine}")
     try:
         commands = {
             "edit": run_edit,
@@ -343,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("coloredit: interrupted (nothing partial was written)", file=sys.stderr)
+        return 130
     except MemoryError:
         print("coloredit: error: out of memory: try --dtype float16, fewer --steps or a GPU", file=sys.stderr)
         return 2
@@ -381,7 +415,7 @@ def run_edit(args: argparse.Namespace) -> int:
 
     # Check every input before the (slow) model load.
     from .photos import open_photo
-    from .pipeline import check_inputs
+    from .validate import check_inputs
 
     image, _, notices = open_photo(args.image, "image")
     for notice in notices:
@@ -433,6 +467,7 @@ def run_edit(args: argparse.Namespace) -> int:
                     "seconds": seconds,
                     "unet": unet,
                     "reference_prompts": [r.reference_prompt for r in results],
+                    "mask_change": [round(r.mask_change, 4) for r in results],
                 }
             )
         )

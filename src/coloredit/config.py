@@ -20,8 +20,9 @@ INVERSIONS = ("null-text", "ddim", "negative-prompt", "direct")
 TARGET_PROMPTS = ("source", "no-color", "reference-color")
 BLEND_MODES = ("statistics", "spatial")
 COLOR_REFERENCES = ("generate", "swatch", "recolor")
-SCENE_LIGHTS = ("auto", "none")
+SCENE_LIGHTS = ("none", "color", "auto")
 MATERIALS = ("auto", "dielectric", "metal")
+MASK_REFINES = ("auto", "off")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 
 
@@ -123,16 +124,21 @@ class EditConfig:
     # colors kept; the diffusion re-rendering gives the shading where the source is too dark to show it.
     # [paper] none (False).
     exact_color: bool = True
-    # [ours] The scene's light (`light.py`): "none" takes the object's lit color as its base color (a hex is
-    # the color of its fully lit part: exact in renders whose key is white of level 1); "auto" estimates the
-    # light from the picture (learned on path-traced studio scenes), so a hex is the base color seen in this
-    # light: better on the studio test set (COLORBENCH-PBR 7.5 against 9.8), worse on the daylight set no one
-    # trained on (9.5 against 8.3), so not yet the default (docs/physics-world.md).
+    # [ours] The scene's light at the object (`light.py`), what a hex is seen in and a reference's color is
+    # freed of. "none": white of level 1, the object's lit part shows its base color (exact in renders whose
+    # key is white of level 1). "color" estimates the light's color from the picture, at level 1; "auto" its
+    # level too. Both are learned on path-traced studio scenes: on the studio test set they beat "none"
+    # (COLORBENCH-PBR 8.6 and 7.5 against 9.8), on the daylight set no one trained on they lose (9.6 and 9.5
+    # against 8.3), so neither is the default yet (docs/physics-world.md).
     scene_light: str = "none"
     # [ours] "auto" tells a metal (its color lives in its reflections, highlights take the tint) from the
     # pixels; "dielectric" or "metal" says so.
     material: str = "auto"
     mask_dilation: int = 1
+    # [ours] Step 2: the mask's outline moved to the object's edge within a few pixels (`edges.py`), so a
+    # painted, SAM or text mask a little too small or too large gives the edit of an exact one; "off" keeps
+    # the mask exactly as given.
+    mask_refine: str = "auto"
     paste_back: bool = True
     feather: float = 0.02
 
@@ -161,6 +167,7 @@ class EditConfig:
         need(self.mask_dilation >= 0, "mask_dilation must be >= 0")
         need(self.scene_light in SCENE_LIGHTS, f"scene_light must be one of {', '.join(SCENE_LIGHTS)}")
         need(self.material in MATERIALS, f"material must be one of {', '.join(MATERIALS)}")
+        need(self.mask_refine in MASK_REFINES, f"mask_refine must be one of {', '.join(MASK_REFINES)}")
 
     def replace(self, **changes: typing.Any) -> EditConfig:
         """A copy with some fields changed (validated)."""

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colors import hsv_to_rgb, hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_hsv, rgb_to_lab, srgb_to_linear
+from .config import MATERIALS
+from .light import SceneLight
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -236,13 +238,15 @@ def lit_albedo(
 
 
 def base_color(
-    image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None, scene_light=None
+    image: np.ndarray,
+    mask: np.ndarray,
+    hint_rgb: tuple[int, int, int] | None = None,
+    scene_light: SceneLight | None = None,
 ) -> tuple[int, int, int]:
-    """The sRGB (0-255) base color of the masked object: its lit color with the scene's light (`light.py`)
-    divided out. What a hex code of its color means, and what a reference image asks for."""
-    from . import light
-
-    scene_light = scene_light if scene_light is not None else light.estimate(image, mask, hint_rgb)
+    """The sRGB (0-255) base color of the masked object: its lit color with the scene's light (`light.py`;
+    when None, white of level 1, as `recolor` takes it) divided out. What a hex code of its color means, and
+    what a reference image asks for."""
+    scene_light = scene_light if scene_light is not None else SceneLight.white()
     lit = decompose(image, mask, hint_rgb).albedo
     return tuple(int(v) for v in to_srgb_uint8(np.clip(lit / scene_light.k, 0.0, 1.0)))  # type: ignore[return-value]
 
@@ -254,7 +258,7 @@ def recolor(
     rendered: np.ndarray | None = None,
     hint_rgb: tuple[int, int, int] | None = None,
     source: Decomposition | None = None,
-    scene_light=None,
+    scene_light: SceneLight | None = None,
     material: str = "auto",
 ) -> np.ndarray:
     """The image with the masked object's base color set to `target_rgb`, seen under the scene's light
@@ -267,15 +271,12 @@ def recolor(
     of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
     (with `hint_rgb`), saves computing it again when one object is recolored to many colors. Only the
     object's box (plus OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
-    from . import light
-    from .config import MATERIALS
-
     if material not in MATERIALS:
         raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
     image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
     if not mask.any():
         return image.copy()
-    scene_light = scene_light if scene_light is not None else light.SceneLight.white()
+    scene_light = scene_light if scene_light is not None else SceneLight.white()
     metal = material == "metal" or (material == "auto" and scene_light.metal > 0.5)
     box = _object_box(mask, OUTLINE_REACH)
     out = image.copy()

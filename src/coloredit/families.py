@@ -24,6 +24,7 @@ SUPPORTED = (
     "StableDiffusionXLPipeline",
     "StableDiffusionXLImg2ImgPipeline",
 )
+COMPONENTS = {"unet": ("UNet2DConditionModel",), "vae": ("AutoencoderKL",)}  # what the families' code drives
 SUPPORTED_TEXT = "Stable Diffusion 1.x, 2.x (noise or v prediction) and XL base, in diffusers format"
 
 
@@ -35,6 +36,14 @@ def check_family(folder: str | Path) -> None:
     name = json.loads(index.read_text()).get("_class_name", "")
     if name and name not in SUPPORTED:
         raise ColorEditError(f"{folder} is a {name} model; coloredit supports {SUPPORTED_TEXT}")
+    for component, known in COMPONENTS.items():
+        config = Path(folder) / component / "config.json"
+        if config.is_file():
+            found = json.loads(config.read_text()).get("_class_name", "")
+            if found not in known:
+                raise ColorEditError(
+                    f"{folder}: its {component} is a {found or 'nameless'} model, not {' or '.join(known)}"
+                )
 
 
 def noise_from_output(output: torch.Tensor, latents: torch.Tensor, alpha: torch.Tensor, prediction_type: str):

@@ -39,13 +39,14 @@ def load_image(source: ImageLike, what: str = "image") -> Image.Image:
         raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
 
 
-def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
+def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whole_ok: bool = False) -> np.ndarray:
     """A boolean HxW object mask resized to `size` = (width, height): a bool array as it is; gray levels,
     alpha and JPEG masks thresholded at 50% (not "non-zero": a JPEG's ringing would count), with a warning
     when many pixels are neither near black nor near white; a mask file in its displayed (EXIF) orientation.
 
-    The mask may have any resolution of the image's aspect ratio; an empty or full mask is an error,
-    since there would be nothing to recolor or no background to keep.
+    The mask may have any resolution of the image's aspect ratio; an empty mask is an error (nothing to
+    recolor), and so is a full one unless `whole_ok` (a reference's color may fill it; an edit needs a
+    background to keep). `what` names it in errors.
     """
     if isinstance(source, np.ndarray) and source.ndim == 2:
         array = np.asarray(source)
@@ -56,12 +57,12 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
         else:
             path = Path(source)
             if not path.is_file():
-                raise ColorEditError(f"mask not found: {path}")
+                raise ColorEditError(f"{what} not found: {path}")
             try:
                 with Image.open(path) as opened:
                     image = ImageOps.exif_transpose(opened)
             except (UnidentifiedImageError, OSError) as error:
-                raise ColorEditError(f"mask {path} is not a readable image ({error.__class__.__name__})") from None
+                raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
         if image.mode in ("RGBA", "LA") and np.asarray(image.getchannel("A")).min() < 255:
             image = image.getchannel("A")
         levels = np.asarray(image.convert("L"), dtype=np.float64)
@@ -75,14 +76,14 @@ def load_mask(source: ImageLike, size: tuple[int, int]) -> np.ndarray:
     width, height = size
     if abs(mask_image.width * height - mask_image.height * width) > max(width, height, mask_image.width):
         raise ColorEditError(
-            f"mask is {mask_image.width}x{mask_image.height} but the image is {width}x{height}: "
-            "the mask must have the image's aspect ratio"
+            f"{what} is {mask_image.width}x{mask_image.height} but the image is {width}x{height}: "
+            f"the {what} must have the image's aspect ratio"
         )
     mask = np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0
     if not mask.any():
-        raise ColorEditError("mask is empty: mark the object to recolor in white (over 50% gray)")
-    if mask.all():
-        raise ColorEditError("mask covers the whole image: leave some background unmarked")
+        raise ColorEditError(f"{what} is empty: mark the object in white (over 50% gray)")
+    if mask.all() and not whole_ok:
+        raise ColorEditError(f"{what} covers the whole image: leave some background unmarked")
     return mask
 
 
@@ -149,9 +150,13 @@ def check_output(path: str | os.PathLike, force: bool = False) -> None:
         raise ColorEditError(f"{path} exists; pass --force (force=True) to overwrite it")
     if path.suffix and path.suffix.lower() not in Image.registered_extensions():
         raise ColorEditError(f"output {path}: unknown image format {path.suffix!r}; use .png (lossless) or .jpg, .tif")
-    parent = path.parent if str(path.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise ColorEditError(f"output folder {parent} is not writable")
+    existing = path.parent if str(path.parent) else Path(".")
+    while not existing.exists() and existing != existing.parent:  # the folders to create, up to one that is
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ColorEditError(f"output {path}: cannot create a folder under {existing}, which is a file")
+    if not os.access(existing, os.W_OK):
+        raise ColorEditError(f"output {path}: folder {existing} is not writable")
 
 
 def to_uint8_array(image: Image.Image) -> np.ndarray:

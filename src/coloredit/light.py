@@ -150,10 +150,15 @@ def estimate(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int]
 
 
 def scene_light(
-    image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None, mode: str = "auto"
+    image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None, mode: str = "color"
 ) -> SceneLight:
-    """The light an edit assumes (`EditConfig.scene_light`): estimated ("auto"), or white of level 1 ("none")."""
-    return estimate(image, mask, hint_rgb) if mode == "auto" else SceneLight.white()
+    """The light an edit assumes (`EditConfig.scene_light`): "auto" the estimate; "color" its color only, at
+    level 1 (the light's color can be read off neutral surfaces, its level is what a camera's exposure hides);
+    "none" white of level 1. The odds that the object is a metal are read in every mode."""
+    seen = estimate(image, mask, hint_rgb)
+    if mode == "none":  # the light assumed, the material still read (a metal is told by its pixels)
+        return SceneLight(np.ones(3), seen.metal)
+    return seen if mode == "auto" else SceneLight(seen.k / float(seen.k @ LUMA), seen.metal)
 
 
 @cache

@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from .colors import rgb_to_lab
 from .config import DEFAULT_SAM
+from .edges import split_band
 from .errors import ColorEditError
 
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
@@ -94,32 +95,8 @@ def refine(image: np.ndarray, heat: np.ndarray, threshold: float = HEAT_THRESHOL
     if inside.sum() < 4 or outside.sum() < 4:
         return rough
     lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
-    band = ~inside & ~outside
-    object_side = _distance_to_nearest(lab[band], color_clusters(lab[inside], OBJECT_COLORS))
-    background_side = _distance_to_nearest(lab[band], color_clusters(lab[outside], BACKGROUND_COLORS))
-    mask = inside.copy()
-    mask[band] = object_side < background_side
+    mask = split_band(lab, inside, outside, ~inside & ~outside, (OBJECT_COLORS, BACKGROUND_COLORS))
     return ndimage.binary_fill_holes(_largest(mask))
-
-
-def color_clusters(samples: np.ndarray, count: int, iterations: int = 10) -> np.ndarray:
-    """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most 4096 evenly spaced samples, the
-    first center their mean's nearest, each next the farthest from those chosen."""
-    samples = samples[np.linspace(0, len(samples) - 1, min(len(samples), 4096)).astype(int)]
-    centers = [samples[np.argmin(np.linalg.norm(samples - samples.mean(axis=0), axis=1))]]
-    while len(centers) < min(count, len(samples)):
-        centers.append(samples[np.argmax(_distance_to_nearest(samples, np.array(centers)))])
-    centers = np.array(centers)
-    for _ in range(iterations):
-        nearest = np.argmin(np.linalg.norm(samples[:, None] - centers[None], axis=-1), axis=1)
-        centers = np.array(
-            [samples[nearest == i].mean(axis=0) if (nearest == i).any() else c for i, c in enumerate(centers)]
-        )
-    return centers
-
-
-def _distance_to_nearest(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    return np.min([np.linalg.norm(points - center, axis=-1) for center in centers], axis=0)
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ alpha channel back byte for byte, and leaves every pixel outside the crop as it 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,26 +45,35 @@ def open_photo(source: ImageLike, what: str = "image") -> tuple[Image.Image, np.
             image = Image.fromarray((np.clip(source, 0.0, 1.0) * 255).round().astype(np.uint8))
     else:
         path = Path(source)
+        if path.is_dir():
+            raise ColorEditError(f"{what} {path} is a folder: give an image file")
         if not path.is_file():
             raise ColorEditError(f"{what} not found: {path}")
         try:
-            with Image.open(path) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise ColorEditError(
-                        f"{what} {path} is {opened.width}x{opened.height} "
-                        f"({opened.width * opened.height / 1e6:.0f} MP), over the {MAX_PIXELS / 1e6:.0f} MP limit: "
-                        "downscale it first"
-                    )
-                opened.load()
-                image = opened.copy()
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            with warnings.catch_warnings():  # our own limit speaks, not PIL's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as opened:
+                    if opened.width * opened.height > MAX_PIXELS:
+                        raise ColorEditError(
+                            f"{what} {path} is {opened.width}x{opened.height} "
+                            f"({opened.width * opened.height / 1e6:.0f} MP), over the {MAX_PIXELS / 1e6:.0f} MP "
+                            "limit: downscale it first"
+                        )
+                    opened.load()
+                    image = opened.copy()
+        except Image.DecompressionBombError:
+            raise ColorEditError(
+                f"{what} {path} is over the {MAX_PIXELS / 1e6:.0f} MP limit: downscale it first"
+            ) from None
+        except (UnidentifiedImageError, OSError) as error:
             raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I") else max(float(array.max()), 1.0)
         image = Image.fromarray((np.clip(array / top, 0, 1) * 255).round().astype(np.uint8), "L")
-        notices.append(f"{what}: 16-bit converted to 8-bit")
+        depth = {"F": "32-bit floating point", "I": "32-bit"}.get(image.mode, "16-bit")
+        notices.append(f"{what}: {depth} converted to 8-bit")
     alpha = None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -122,4 +132,12 @@ def restore(edited: Image.Image, how: Restore) -> Image.Image:
     full.paste(edited.convert("RGB"), how.box[:2])
     if how.alpha is not None:
         full.putalpha(Image.fromarray(how.alpha))
+    return full
+
+
+def restore_mask(mask: np.ndarray, how: Restore) -> np.ndarray:
+    """The crop's mask placed in the full photo (False outside the crop)."""
+    full = np.zeros((how.size[1], how.size[0]), dtype=bool)
+    left, top, right, bottom = how.box
+    full[top:bottom, left:right] = mask
     return full

@@ -25,6 +25,7 @@ from .accounting import CostLedger
 from .attention import BRANCHES, BranchLayout, EditController, reference_of, target_name
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
+from .edges import refine_mask
 from .errors import ColorEditError
 from .families import check_family, family_of, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
@@ -38,6 +39,7 @@ from .latents import (
     latent_mask,
 )
 from .masks import salient_object
+from .validate import check_inputs
 
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
@@ -108,6 +110,8 @@ class ColorEditOutput:
     inversion: Inversion | None
     unet: dict = field(default_factory=dict)  # U-Net calls and rows, total and by stage
     seconds: dict = field(default_factory=dict)  # wall time by stage
+    mask: np.ndarray | None = None  # the object's mask the edit used (refined, `edges.py`), at the input's size
+    mask_change: float = 0.0  # its area over the given mask's, minus 1
 
     @property
     def image(self) -> Image.Image:
@@ -207,8 +211,12 @@ class ColorEditPipeline(DiffusionPipeline):
             image, mask, photo = photos.prepare(image, mask, self.native_size, config.crop_to_object)
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
-        # 2. Mask: the object at the image's size, the working size and latent resolution.
-        source.mask = load_mask(mask, source.original.size if source.original else source.work_size)
+        # 2. Mask: the object at the image's size (its outline moved to the object's edge), the working size
+        #    and latent resolution.
+        given = load_mask(mask, source.original.size if source.original else source.work_size)
+        source.mask = given
+        if config.mask_refine == "auto" and source.original is not None:
+            source.mask = refine_mask(np.asarray(source.original.convert("RGB")), given)
         source.branch.region = self.latent_region(source.mask, source)
         # 3. Reference: invert a reference image, or make one from each color spec.
         refs = [
@@ -228,14 +236,18 @@ class ColorEditPipeline(DiffusionPipeline):
             edits = [
                 self.finish(latents[target_name(i)], source_image, ref, source, config) for i, ref in enumerate(refs)
             ]
+        used_mask = source.mask
         if photo is not None:  # the crop back into the full photo, its alpha with it
             edits = [photos.restore(edited, photo) for edited in edits]
             source_image = photos.restore(source_image, photo)
+            used_mask = photos.restore_mask(source.mask, photo)
         return ColorEditOutput(
             images=edits,
             source_image=source_image,
             reference_prompts=[ref.prompt for ref in refs],
             latents=latents,
+            mask=used_mask,
+            mask_change=float(source.mask.sum() / given.sum() - 1.0),
             inversion=source.inversion,
             unet=self.ledger.unet_summary(),
             seconds=self.ledger.seconds_summary(),
@@ -441,7 +453,7 @@ class ColorEditPipeline(DiffusionPipeline):
         """Where the reference's color is: its mask, else its opaque pixels, else its salient object; never
         its background."""
         if reference_mask is not None:
-            return load_mask(reference_mask, image.size)
+            return load_mask(reference_mask, image.size, what="reference mask", whole_ok=True)
         if alpha is not None and (alpha >= 128).any():
             return alpha >= 128
         return salient_object(np.asarray(image))
@@ -657,27 +669,6 @@ class ColorEditPipeline(DiffusionPipeline):
         if inversion.uncond_embeddings is not None:
             return inversion.uncond_embeddings.to(self.device)
         return empty.expand(steps, -1, -1)
-
-
-def check_inputs(
-    mask: ImageLike,
-    image: ImageLike | None = None,
-    reference: ImageLike | None = None,
-    color: str | Sequence[str | None] | None = None,
-    reference_mask: ImageLike | None = None,
-) -> None:
-    """Raise ColorEditError for bad input (unreadable images, a mask that does not fit, an unknown color)."""
-    colors = [c for c in ([color] if color is None or isinstance(color, str) else color) if c is not None]
-    if (reference is None) == (not colors):
-        raise ColorEditError("give exactly one of a reference image or a color")
-    if image is not None:
-        load_mask(mask, photos.open_photo(image)[0].size)
-    for spec in colors:
-        parse_color(spec)
-    if reference is not None:
-        reference_size = photos.open_photo(reference, "reference image")[0].size
-        if reference_mask is not None:
-            load_mask(reference_mask, reference_size)
 
 
 def _per_branch(names: tuple[str, ...], callbacks: list, known: dict[str, torch.Tensor] | None = None):

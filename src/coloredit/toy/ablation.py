@@ -36,7 +36,7 @@ from .demo import sheet
 from .detector import Detector
 from .evaluate import OBJECT_DIFFERS, oracle_scores, plate
 from .meter import AlbedoMeter, held_out_error, shared_meter
-from .render import Scene, draw, render, sample_color, sample_scene
+from .render import KNOWN, Scene, draw, render, sample_color, sample_scene
 from .render import recolor as recolor_spec
 
 SETS = {"tune": (70_000_000, "v2"), "test": (71_000_000, "v2"), "ood": (72_000_000, "toon")}
@@ -67,9 +67,6 @@ VARIANTS: dict[str, tuple[str, str | None, dict | str]] = {
     "default with CFG 7.5 (the default before)": ("diffusion", "coloredit", dict(guidance_scale=7.5)),
 }
 DEFAULT = "default: x0 WCT + exact color"
-# The toy world's light is known (a white key of level 1: its lit color is its base color), so every edit is
-# told it; the light estimated from pixels (`light.py`) is judged on the physically based world instead.
-KNOWN_LIGHT = {"scene_light": "none"}
 RECONSTRUCTIONS = 24  # test edits asked for their own color
 PAPER_EDITS = 12  # the paper's null-text inversion costs ~45 s an edit here: it runs on the first edits only
 
@@ -254,7 +251,7 @@ def run_diffusion(pipe, edit: Edit, config: EditConfig) -> tuple[np.ndarray, int
 
 def score_variant(pipe, edits: list[Edit], variant: str) -> list[dict]:
     kind, base, changes = VARIANTS[variant]
-    config = (preset(base).replace(**changes) if base else preset()).replace(**KNOWN_LIGHT)
+    config = (preset(base).replace(**changes) if base else preset()).replace(**KNOWN)
     pipe.inversion_cache.clear()  # each variant pays for its own inversions: rows and seconds compare fairly
     rows = []
     for edit in edits:
@@ -291,7 +288,7 @@ def reconstruction(pipe, edits: list[Edit]) -> list[dict]:
             edit.source.mask,
             image=edit.source.image,
             color=to_hex(spec.objects[0].color),
-            config=preset().replace(**KNOWN_LIGHT),
+            config=preset().replace(**KNOWN),
         )
         image = np.asarray(out.image)
         rows.append(
@@ -362,7 +359,7 @@ def by_subset(rows: list[dict]) -> dict[str, dict]:
 
 def variant_key(pipe, variant: str, split: str, count: int) -> str:
     _, base, changes = VARIANTS[variant]
-    config = (preset(base).replace(**changes) if base else preset()).replace(**KNOWN_LIGHT).to_dict()
+    config = (preset(base).replace(**changes) if base else preset()).replace(**KNOWN).to_dict()
     # pixel methods on renders depend on no model; generated sources do
     model = [str(getattr(pipe, "name_or_path", "")), model_fingerprint(pipe)] if base or split == "generated" else []
     settings = [variant, config, split, count, *model]

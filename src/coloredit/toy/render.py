@@ -24,6 +24,10 @@ PATTERNS = ("stripes", "band", "spot")
 STYLES = ("v2", "toon")
 SUPERSAMPLE = 4
 SIZE = 64
+# What this renderer's edits are told, for it is known exactly: its light (a white key of level 1: the lit
+# color is the base color) and its masks. The light estimated from pixels (`light.py`) and masks refined to
+# the edge (`edges.py`) are judged on the physically based world and on perturbed masks instead.
+KNOWN = {"scene_light": "none", "mask_refine": "off"}
 
 RGB = tuple[int, int, int]
 

@@ -12,6 +12,8 @@ from PIL import Image
 from ...colors import lab_to_rgb, prompt_color, rgb_to_lab
 from ..manifest import Sample
 
+EXACT_LIGHTS = {"exact": "none", "exact-color": "color", "exact-light": "auto"}  # the engine, by scene_light
+
 
 def pixel_edit(
     kind: str,
@@ -43,8 +45,8 @@ def pixel_edit(
         return pixel_reinhard(image, mask, mean, rgb_to_lab(image[mask] / 255.0).std(axis=0) if std is None else std)
     if kind == "hue":
         return pixel_hue(image, mask, tuple(int(v) for v in (lab_to_rgb(mean) * 255).round()))
-    if kind in ("exact", "exact-light"):
-        light = "auto" if kind == "exact-light" else "none"
+    if kind in EXACT_LIGHTS:
+        light = EXACT_LIGHTS[kind]
         seen_in = None if reference is None else scene_light(reference, reference_mask, mode=light)
         target = target_rgb if reference is None else base_color(reference, reference_mask, scene_light=seen_in)
         return recolor(image, mask, target, hint_rgb=hint_rgb, scene_light=scene_light(image, mask, hint_rgb, light))
@@ -76,5 +78,6 @@ PIXEL_METHODS = (
     PixelMethod("pixel-reinhard", "baseline: Reinhard transfer, CIELAB mean and spread to the target's", "reinhard"),
     PixelMethod("pixel-hsv-hue", "baseline: the object's HSV hue set to the target's, S and V kept", "hue"),
     PixelMethod("exact", "the exact-color engine alone, no diffusion", "exact"),
-    PixelMethod("exact-light", "the engine alone, the scene's light estimated (scene_light=auto)", "exact-light"),
+    PixelMethod("exact-color", "the engine alone, the light's color estimated (scene_light=color)", "exact-color"),
+    PixelMethod("exact-light", "the engine alone, the light's color and level read (scene_light=auto)", "exact-light"),
 )

@@ -1,0 +1,105 @@
+"""Masks as people make them, moved to the object's true edge before an edit: a brush spills onto the floor
+or stops short, SAM and text masks are a pixel or three off, and the old color survives along the outline.
+
+The given mask says roughly where the object is; its pixels say where its edge is. Within `EDGE_BAND` pixels
+either side of the given outline each pixel goes to the object or to the background by which color model it
+is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings just past the
+band); what is kept is connected to the sure interior. A refinement that moves more than `MAX_CHANGE` of the
+object's area, or whose outline does not lie on stronger edges of the image than the given one's (a mask
+with no visible edge to find), is not trusted and the mask stays as given. The edit's outline unmixing (`exact.py`) then
+gives the pixels on the refined edge their share of the object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .colors import rgb_to_lab
+
+EDGE_BAND = 5  # px either side of the given outline where the edge is looked for
+RING = 3  # the background model: pixels up to this many bands past the mask
+CLUSTERS = 6  # colors per model: a shaded object and a textured floor have several
+SURE = 3.0  # CIELAB: a pixel this much nearer one side's colors than the other's moves; else the mask decides
+EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than the given one's, or is not taken
+MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask
+MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
+
+
+def color_clusters(samples: np.ndarray, count: int, iterations: int = 10) -> np.ndarray:
+    """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most 4096 evenly spaced samples, the
+    first center their mean's nearest, each next the farthest from those chosen."""
+    samples = samples[np.linspace(0, len(samples) - 1, min(len(samples), 4096)).astype(int)]
+    centers = [samples[np.argmin(np.linalg.norm(samples - samples.mean(axis=0), axis=1))]]
+    while len(centers) < min(count, len(samples)):
+        centers.append(samples[np.argmax(distance_to_nearest(samples, np.array(centers)))])
+    centers = np.array(centers)
+    for _ in range(iterations):
+        nearest = np.argmin(np.linalg.norm(samples[:, None] - centers[None], axis=-1), axis=1)
+        centers = np.array(
+            [samples[nearest == i].mean(axis=0) if (nearest == i).any() else c for i, c in enumerate(centers)]
+        )
+    return centers
+
+
+def distance_to_nearest(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    return np.min([np.linalg.norm(points - center, axis=-1) for center in centers], axis=0)
+
+
+def split_band(
+    lab: np.ndarray,
+    inside: np.ndarray,
+    outside: np.ndarray,
+    band: np.ndarray,
+    clusters: tuple[int, int],
+    prior: np.ndarray | None = None,
+    margin: float = 0.0,
+) -> np.ndarray:
+    """`inside`, and the pixels of `band` nearer the color model (k-means clusters in CIELAB, `clusters`
+    of each side) of `inside` than of `outside`; where the two are within `margin` of each other, the
+    `prior` mask decides (when given)."""
+    models = [color_clusters(lab[where], count) for where, count in zip((inside, outside), clusters, strict=True)]
+    to_object, to_background = (distance_to_nearest(lab[band], centers) for centers in models)
+    nearer = to_object < to_background
+    if prior is not None:
+        nearer = np.where(np.abs(to_object - to_background) < margin, prior[band], nearer)
+    mask = inside.copy()
+    mask[band] = nearer
+    return mask
+
+
+def refine_mask(image: np.ndarray, mask: np.ndarray, band: int = EDGE_BAND) -> np.ndarray:
+    """The mask with its outline moved to the object's edge in `image` (H x W x 3 uint8), within `band` px."""
+    mask = np.asarray(mask, dtype=bool)
+    inner = ndimage.binary_erosion(mask, iterations=band)
+    grown = ndimage.binary_dilation(mask, iterations=band)
+    ring = ndimage.binary_dilation(mask, iterations=RING * band) & ~grown
+    if inner.sum() < MIN_INTERIOR or ring.sum() < MIN_INTERIOR:
+        return mask
+    lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
+    refined = split_band(lab, inner, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
+    refined = ndimage.binary_opening(refined) | inner  # no one-pixel whiskers
+    labels, _ = ndimage.label(refined)
+    refined = np.isin(labels, np.unique(labels[inner]))  # connected to the sure interior
+    refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
+    if abs(int(refined.sum()) - int(mask.sum())) > MAX_CHANGE * mask.sum():
+        return mask
+    edges = _edge_strength(lab[..., 0])
+    if _along_outline(edges, refined) < EDGE_GAIN * _along_outline(edges, mask):  # no edge found: keep it
+        return mask
+    return refined
+
+
+def _edge_strength(lightness: np.ndarray) -> np.ndarray:
+    return np.hypot(ndimage.sobel(lightness, axis=0), ndimage.sobel(lightness, axis=1))
+
+
+def _along_outline(edges: np.ndarray, mask: np.ndarray) -> float:
+    """The mean edge strength on the mask's outline (its pixels next to the background)."""
+    outline = mask & ~ndimage.binary_erosion(mask)
+    return float(edges[outline].mean()) if outline.any() else 0.0
+
+
+def _has_holes(mask: np.ndarray) -> bool:
+    """A ring or a mug's handle: the given mask has holes, which filling would close."""
+    return bool((ndimage.binary_fill_holes(mask) & ~mask).any())
