@@ -87,7 +87,15 @@ def job(f, **changes):
     return {k: v for k, v in {**base, **changes}.items() if v is not None}
 
 
-i = lambda name: ("in", name)  # noqa: E731 (a file of the fixture's folder)
+def with_reference(name, mask=None):
+    """An edit to the color of the fixture's reference file `name` (and its mask file `mask`)."""
+
+    def command(f):
+        extra = ["--reference", str(f["in"] / name)] + (["--reference-mask", str(f["in"] / mask)] if mask else [])
+        return edit(f, color=None, extra=extra)
+
+    return command
+
 
 # name: (how the command line is made, a fragment of the one line it must print)
 CLI_CASES = {
@@ -110,51 +118,13 @@ CLI_CASES = {
     "five-digit hex": (lambda f: edit(f, color="#12345"), "unknown color"),
     "empty color": (lambda f: edit(f, color=""), "unknown color"),
     "color with four values": (lambda f: edit(f, color="1,2,3,4"), "unknown color"),
-    "missing reference": (
-        lambda f: edit(f, color=None, extra=["--reference", str(f["in"] / "nothere.png")]),
-        "reference image not found",
-    ),
-    "reference is a folder": (
-        lambda f: edit(f, color=None, extra=["--reference", str(f["in"] / "folder")]),
-        "is a folder",
-    ),
-    "text file as reference": (
-        lambda f: edit(f, color=None, extra=["--reference", str(f["in"] / "notes.png")]),
-        "not a readable image",
-    ),
-    "fully transparent reference": (
-        lambda f: edit(f, color=None, extra=["--reference", str(f["in"] / "transparent.png")]),
-        "fully transparent",
-    ),
-    "empty reference mask": (
-        lambda f: edit(
-            f,
-            color=None,
-            extra=[
-                "--reference",
-                str(f["in"] / "reference.png"),
-                "--reference-mask",
-                str(f["in"] / "reference-empty.png"),
-            ],
-        ),
-        "reference mask is empty",
-    ),
-    "reference mask of another aspect ratio": (
-        lambda f: edit(
-            f,
-            color=None,
-            extra=["--reference", str(f["in"] / "reference.png"), "--reference-mask", str(f["in"] / "wide.png")],
-        ),
-        "reference mask is 100x10",
-    ),
-    "missing reference mask": (
-        lambda f: edit(
-            f,
-            color=None,
-            extra=["--reference", str(f["in"] / "reference.png"), "--reference-mask", str(f["in"] / "no.png")],
-        ),
-        "reference mask not found",
-    ),
+    "missing reference": (with_reference("nothere.png"), "reference image not found"),
+    "reference is a folder": (with_reference("folder"), "is a folder"),
+    "text file as reference": (with_reference("notes.png"), "not a readable image"),
+    "fully transparent reference": (with_reference("transparent.png"), "fully transparent"),
+    "empty reference mask": (with_reference("reference.png", "reference-empty.png"), "reference mask is empty"),
+    "reference mask of another aspect ratio": (with_reference("reference.png", "wide.png"), "reference mask is 100x10"),
+    "missing reference mask": (with_reference("reference.png", "no.png"), "reference mask not found"),
     "output is a folder": (lambda f: edit(f, out="."), "is a folder"),
     "output under a file": (lambda f: edit(f, out="../in/a-file/edited.png"), "which is a file"),
     "output exists": (lambda f: edit(f, out="taken.png"), "--force"),

@@ -680,15 +680,9 @@ def _merge_stages(stages: list[dict]) -> dict:
 
 
 def load_pipeline(model: str, device: str | None, dtype: str):
-    import torch
+    from .pipeline import load_pipeline as load  # here, not at the top: `--help` must not import torch
 
-    from .pipeline import ColorEditPipeline
-
-    if device is None:  # under a launcher each process takes its own GPU
-        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = "float16" if device.startswith("cuda") else "float32"
-    return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)
+    return load(model, device, dtype)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import numpy as np
 
 from .colors import hsv_to_rgb, hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_hsv, rgb_to_lab, srgb_to_linear
 from .config import MATERIALS
-from .light import SceneLight
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -55,6 +54,20 @@ def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
 
 def to_srgb_uint8(linear: np.ndarray) -> np.ndarray:
     return (linear_to_srgb(linear) * 255.0).round().astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class SceneLight:
+    """The light at one object (`light.py` estimates it): `k` per channel (its lit color is its base color
+    times `k`), and the odds that it is a metal."""
+
+    k: np.ndarray
+    metal: float
+
+    @classmethod
+    def white(cls) -> SceneLight:
+        """The light of a picture whose lit colors are taken as base colors (`scene_light="none"`)."""
+        return cls(np.ones(3), 0.0)
 
 
 @dataclass

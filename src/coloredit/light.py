@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .exact import Decomposition, SceneLight, decompose, to_linear
+
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 WEIGHTS = Path(__file__).parent / "assets" / "light.safetensors"
 FAMILIAR = 8.0  # standard deviations: a feature this far from the training scenes' reads as an unknown world
@@ -37,7 +39,7 @@ def _log(values: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(values, 0.0) + EPS)
 
 
-def features(linear: np.ndarray, mask: np.ndarray, decomposition) -> np.ndarray:
+def features(linear: np.ndarray, mask: np.ndarray, decomposition: Decomposition) -> np.ndarray:
     """The statistics the light is read from (see the module's docstring), for one object of a linear-RGB
     picture and its `exact.Decomposition`."""
     from scipy import ndimage
@@ -112,28 +114,12 @@ class LightModel:
         save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in asdict(self).items()}, str(path))
 
 
-@dataclass(frozen=True)
-class SceneLight:
-    """The light at one object: `k` per channel (its lit color is its base color times `k`), and the odds
-    that it is a metal."""
-
-    k: np.ndarray
-    metal: float
-
-    @classmethod
-    def white(cls) -> SceneLight:
-        """The light of a picture whose lit colors are taken as base colors (`--light none`)."""
-        return cls(np.ones(3), 0.0)
-
-
 ANALYSIS_SIDE = 256  # pictures larger than this are read at this size: the light is a statistic of the whole
 
 
 def estimate(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> SceneLight:
     """The light at the masked object of an sRGB picture (H x W x 3 uint8)."""
     from PIL import Image
-
-    from .exact import decompose, to_linear
 
     image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
     if max(image.shape[:2]) > ANALYSIS_SIDE:

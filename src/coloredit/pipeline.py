@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -700,3 +701,13 @@ def _renumber(name: str, offset: int) -> str:
         return name
     kind = "target" if name.startswith("target") else "reference"
     return f"{kind}{int(name[len(kind) :] or 0) + offset}"
+
+
+def load_pipeline(model: str | Path, device: str | None = None, dtype: str = "auto") -> ColorEditPipeline:
+    """The pipeline of `model` on `device` (default: this process's GPU under a launcher, else the CPU), in
+    `dtype` ("auto": float16 on a GPU, float32 on the CPU)."""
+    if device is None:
+        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "float16" if device.startswith("cuda") else "float32"
+    return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)
