@@ -129,7 +129,7 @@ class EditConfig:
     # key is white of level 1). "color" estimates the light's color from the picture, at level 1; "auto" its
     # level too. Both are learned on path-traced studio scenes: on the studio test set they beat "none"
     # (COLORBENCH-PBR 8.6 and 7.5 against 9.8), on the daylight set no one trained on they lose (9.6 and 9.5
-    # against 8.3), so neither is the default yet (docs/physics-world.md).
+    # against 8.1), so neither is the default yet (docs/physics-world.md).
     scene_light: str = "none"
     # [ours] "auto" tells a metal (its color lives in its reflections, highlights take the tint) from the
     # pixels; "dielectric" or "metal" says so.
