@@ -230,6 +230,7 @@ PAPER = dict(
     color_transfer_mode="adain",
     self_attn_blocks=("up_blocks",),
     exact_color=False,
+    mask_refine="off",
 )
 PRESETS: dict[str, EditConfig] = {
     # The paper's steps exactly, for comparison.
@@ -237,8 +238,8 @@ PRESETS: dict[str, EditConfig] = {
     # Our recipe, the defaults: the reference sets the color through the predicted clean latent (x0 transfer
     # of the channels' joint statistics, every step); the target prompt drops the old color word; structure
     # comes from the source's self-attention in every block; direct inversion, and the reference's rows left
-    # out (the fast path); no classifier-free guidance; exact color in pixels at the end; the object's crop
-    # of a big photo. Chosen from
+    # out (the fast path); no classifier-free guidance; the mask moved to the object's edge; exact color in
+    # pixels at the end; the object's crop of a big photo. Chosen from
     # the toy-world ablations (docs/ablation.md) and the speed benchmark (benchmarks/edit_speed.py).
     "coloredit": EditConfig(),
 }
