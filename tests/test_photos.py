@@ -54,6 +54,14 @@ def test_16_bit_grayscale_is_converted_with_a_notice_not_white(tmp_path):
     assert np.allclose(gray, ramp / 65535 * 255, atol=1) and gray.min() < 5 and gray.max() < 250
 
 
+def test_a_float_tiff_says_it_was_floating_point(tmp_path):
+    """Its notice names what was lost (it said "16-bit" before), and its 0-1 values map to 0-255."""
+    Image.fromarray(np.linspace(0, 1, 600, dtype=np.float32).reshape(20, 30), "F").save(tmp_path / "f.tif")
+    image, _, notices = open_photo(tmp_path / "f.tif")
+    assert notices == ["image: 32-bit floating point converted to 8-bit"]
+    assert np.asarray(image)[..., 0].max() == 255 and np.asarray(image)[..., 0].min() == 0
+
+
 def test_huge_images_are_refused_with_one_line(tmp_path, capsys):
     side = int(np.sqrt(MAX_PIXELS)) + 100
     Image.new("1", (side, side)).save(tmp_path / "huge.png")

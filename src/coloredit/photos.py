@@ -69,10 +69,10 @@ def open_photo(source: ImageLike, what: str = "image") -> tuple[Image.Image, np.
             raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        depth = {"F": "32-bit floating point", "I": "32-bit"}.get(image.mode, "16-bit")
         array = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I") else max(float(array.max()), 1.0)
         image = Image.fromarray((np.clip(array / top, 0, 1) * 255).round().astype(np.uint8), "L")
-        depth = {"F": "32-bit floating point", "I": "32-bit"}.get(image.mode, "16-bit")
         notices.append(f"{what}: {depth} converted to 8-bit")
     alpha = None
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
