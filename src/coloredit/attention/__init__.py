@@ -2,8 +2,8 @@
 by an `EditController`."""
 
 from .appearance import ReferenceAppearance
-from .base import AttentionEdit, EditAttnProcessor, reference_of, target_name
-from .controller import BRANCHES, BranchLayout, EditController
+from .base import BRANCHES, AttentionEdit, BranchLayout, EditAttnProcessor, reference_of, target_name
+from .controller import EditController
 from .mutual import MutualSelfAttention
 from .recorder import CrossAttentionRecorder
 from .structure import SourceCrossAttentionMaps, SourceStructure

@@ -3,13 +3,64 @@ project -> edit -> attend, where each active `AttentionEdit` of the layer change
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections import Counter
+from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
-if TYPE_CHECKING:
-    from .controller import EditController
+from ..config import EditConfig
+
+BRANCHES = ("reference", "source", "target")
+
+
+@dataclass(frozen=True)
+class BranchLayout:
+    """Rows of a batched U-Net call: the unconditional half (the guided branches), then the conditional
+    half (every branch). An `unguided` branch has only its conditional row; asked for its unconditional
+    row, the layout gives that one, so its features serve both halves of another branch."""
+
+    branches: tuple[str, ...] = BRANCHES
+    unguided: tuple[str, ...] = ()
+
+    @property
+    def guided(self) -> tuple[str, ...]:
+        return tuple(b for b in self.branches if b not in self.unguided)
+
+    @property
+    def halves(self) -> tuple[int, ...]:
+        """The CFG halves in the batch: 0, the unconditional (where a branch is guided), and 1, the conditional."""
+        return (0, 1) if self.guided else (1,)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(b for b in self.branches if b.startswith("target"))
+
+    @property
+    def rows(self) -> int:
+        return len(self.guided) + len(self.branches)
+
+    def row(self, half: int, branch: str) -> int:
+        if half == 0 and branch in self.guided:
+            return self.guided.index(branch)
+        return len(self.guided) + self.branches.index(branch)
+
+
+class Controller(Protocol):
+    """What the edits and the processor read from the controller (`controller.EditController`): the
+    config, the batch's layout, where the denoising is, the references' text and the objects' regions."""
+
+    config: EditConfig
+    layout: BranchLayout
+    num_train_timesteps: int
+    timestep: int
+    reference_text: dict[str, torch.Tensor]
+    applied: Counter[tuple[str, str]]
+
+    def in_steps(self, window: tuple[float, float]) -> bool: ...
+
+    def region(self, branch: str, tokens: int) -> torch.Tensor: ...
 
 
 def target_name(index: int) -> str:
@@ -30,7 +81,7 @@ class AttentionEdit:
 
     kind = "edit"
 
-    def __init__(self, controller: EditController):
+    def __init__(self, controller: Controller):
         self.controller = controller
 
     def active(self) -> bool:
@@ -53,7 +104,7 @@ class AttentionEdit:
 class EditAttnProcessor:
     """Computes attention exactly as AttnProcessor2_0, with the layer's active edits applied in order."""
 
-    def __init__(self, controller: EditController, name: str, edits: list[AttentionEdit] | None = None):
+    def __init__(self, controller: Controller, name: str, edits: list[AttentionEdit] | None = None):
         self.controller, self.name, self.edits = controller, name, edits or []
 
     def __call__(

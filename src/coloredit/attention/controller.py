@@ -5,51 +5,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from ..config import EditConfig
 from .appearance import ReferenceAppearance
-from .base import AttentionEdit, EditAttnProcessor
+from .base import AttentionEdit, BranchLayout, EditAttnProcessor
 from .mutual import MutualSelfAttention
 from .structure import SourceCrossAttentionMaps, SourceStructure
 from .value_alignment import ValueAlignment
-
-BRANCHES = ("reference", "source", "target")
-
-
-@dataclass(frozen=True)
-class BranchLayout:
-    """Rows of a batched U-Net call: the unconditional half (the guided branches), then the conditional
-    half (every branch). An `unguided` branch has only its conditional row; asked for its unconditional
-    row, the layout gives that one, so its features serve both halves of another branch."""
-
-    branches: tuple[str, ...] = BRANCHES
-    unguided: tuple[str, ...] = ()
-
-    @property
-    def guided(self) -> tuple[str, ...]:
-        return tuple(b for b in self.branches if b not in self.unguided)
-
-    @property
-    def halves(self) -> tuple[int, ...]:
-        """The CFG halves in the batch: 0, the unconditional (where a branch is guided), and 1, the conditional."""
-        return (0, 1) if self.guided else (1,)
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        return tuple(b for b in self.branches if b.startswith("target"))
-
-    @property
-    def rows(self) -> int:
-        return len(self.guided) + len(self.branches)
-
-    def row(self, half: int, branch: str) -> int:
-        if half == 0 and branch in self.guided:
-            return self.guided.index(branch)
-        return len(self.guided) + self.branches.index(branch)
 
 
 class EditController:
