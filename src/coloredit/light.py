@@ -6,12 +6,14 @@ the room included); one picture cannot say which is which. The exact engine meas
 color** (`exact.decompose`: the main color where it is fully lit); this module estimates the **light** `k`,
 per channel, that the lit color is the base color times: `base = lit / k`.
 
-How: learned color constancy. A ridge regression of `log k` on statistics a color-constancy method reads
+How: learned color constancy. Ridge regressions of `log k` on statistics a color-constancy method reads
 (the background's grey world, white patch, shades of grey and grey edge; the floor beside the object; the
-object's own shading, highlights and spread), fitted on path-traced scenes of the physically based world,
-where the renderer knows the true base color (`toy.pbr_data`; trained by `python -m coloredit.light`). The
-same features give the odds that the object is a metal, whose color lives in its reflections (logistic
-regression). Weights: `assets/light.safetensors`, a few kilobytes. Where a picture is far from anything
+object's own shading, highlights and spread): the scene's light (exposure times the key's color) and the
+object's share of it, fitted on path-traced scenes of the physically based world, where the renderer knows
+the truth (`toy.pbr_data`), and on the simple renderer's (`python -m coloredit.toy train-light`). The same
+features give the odds that the object is a metal, whose color lives in its reflections (logistic
+regression). Measured on COLORBENCH-PBR (docs/physics-world.md): better on the studio world it learned,
+worse on the daylight world it never saw, hence `EditConfig.scene_light="none"` by default. Weights: `assets/light.safetensors`, a few kilobytes. Where a picture is far from anything
 seen in training (a swatch on black, a cutout), no light is guessed: the lit color is taken as the base
 color, the rule before the light was estimated; otherwise the level is clipped to those the world spans.
 """
