@@ -13,9 +13,10 @@ object's share of it, fitted on path-traced scenes of the physically based world
 the truth (`toy.pbr_data`), and on the simple renderer's (`python -m coloredit.toy train-light`). The same
 features give the odds that the object is a metal, whose color lives in its reflections (logistic
 regression). Measured on COLORBENCH-PBR (docs/physics-world.md): better on the studio world it learned,
-worse on the daylight world it never saw, hence `EditConfig.scene_light="none"` by default. Weights: `assets/light.safetensors`, a few kilobytes. Where a picture is far from anything
-seen in training (a swatch on black, a cutout), no light is guessed: the lit color is taken as the base
-color, the rule before the light was estimated; otherwise the level is clipped to those the world spans.
+worse on the daylight world it never saw, hence `EditConfig.scene_light="none"` by default. Weights:
+`assets/light.safetensors`, a few kilobytes. Where a picture is far from anything seen in training (a
+swatch on black, a cutout), no light is guessed: the lit color is taken as the base color, the rule before
+the light was estimated; otherwise the level is clipped to those the world spans.
 """
 
 from __future__ import annotations
