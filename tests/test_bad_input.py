@@ -234,6 +234,8 @@ def test_an_interrupted_edit_says_so_in_one_line_and_leaves_nothing(sent, photo,
         [sys.executable, "-m", "coloredit.cli", *argv, "--steps", "500", "-o", str(out)],
         stderr=subprocess.PIPE,
         text=True,
+        # a test runner's worker may ignore SIGINT, and children inherit that: give the CLI a terminal's default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
