@@ -1,15 +1,18 @@
 """The web app, driven as people and scripts drive it: `gradio_client` calls `/recolor`, and a real headless
 Chromium (Playwright) uploads an image, paints the object, picks a color, runs and reads the result."""
 
+import gc
 import shutil
 import socket
+import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from coloredit.app import App, build
+from coloredit.app import KEEP, App, build, chosen_colors
 from coloredit.images import feather_radius, feather_weights
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -69,6 +72,68 @@ def test_recolor_api_with_gradio_client(server, scene, tmp_path):
         )
 
 
+def test_the_api_answers_files_that_are_no_image_with_our_own_line(server, scene, tmp_path):
+    """Gradio's own decoding said "Could not preprocess input component"; our checks read the files instead."""
+    from gradio_client import Client, handle_file
+
+    Image.fromarray(scene.mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    Image.new("L", (9000, 8000)).save(tmp_path / "huge.png")  # 72 MP of black: small on disk
+    client = Client(server, verbose=False)
+    mask = handle_file(tmp_path / "mask.png")
+    for image, message in (("notes.png", "not a readable image"), ("huge.png", "over the 64 MP limit")):
+        with pytest.raises(Exception, match=message):
+            client.predict(handle_file(tmp_path / image), mask, "navy", None, "", api_name="/recolor")
+    with pytest.raises(Exception, match="upload an image"):
+        client.predict(None, mask, "navy", None, "", api_name="/recolor")
+    with pytest.raises(Exception, match="give a mask file"):
+        client.predict(handle_file(tmp_path / "mask.png"), None, "navy", None, "", api_name="/recolor")
+
+
+def test_typed_colors_win_over_the_picker_and_a_reference_leaves_it_unused():
+    assert chosen_colors("#1f4fff", "navy; #ff0000", None) == ["navy", "#ff0000"]
+    assert chosen_colors("#1f4fff", "", None) == ["#1f4fff"]
+    assert chosen_colors("#1f4fff", "", np.zeros((4, 4, 3), np.uint8)) == []
+    assert chosen_colors("#1f4fff", "teal", np.zeros((4, 4, 3), np.uint8)) == ["teal"]
+
+
+class PaintPipeline:
+    """Stands in for the model: paints the mask's pixels each color, and says which mask it used."""
+
+    def __call__(self, prompt, mask, color=None, reference=None, image=None, **kwargs):
+        colors = color or ["gray"]
+        from coloredit.colors import parse_color
+
+        images = []
+        for name in colors:
+            edited = np.array(image)
+            edited[mask] = parse_color(name)
+            images.append(Image.fromarray(edited))
+        return SimpleNamespace(images=images, image=images[0], mask=mask, unet={"calls": 0, "rows": 0}, seconds={})
+
+
+def test_every_colorway_is_in_the_zip_and_only_the_last_edits_stay_on_disk(scene, tmp_path):
+    app = App(PaintPipeline(), out=tmp_path)
+    colors = ["navy", "#33cc99", "200,40,40"]
+    for _ in range(KEEP + 3):
+        done = app.recolor(scene.image, scene.mask, colors, None, "a ball")
+    assert [label for label, _ in done.files] == colors
+    with zipfile.ZipFile(done.archive) as bundle:
+        assert [bundle.read(path.name) for _, path in done.files] == [path.read_bytes() for _, path in done.files]
+    assert np.array_equal(done.mask, scene.mask)
+    assert len(list(tmp_path.iterdir())) == KEEP  # older results removed, the newest kept
+    assert all(path.exists() for _, path in done.files)
+
+
+def test_an_app_removes_its_own_folder_when_it_goes(scene):
+    app = App(PaintPipeline())
+    folder = app.recolor(scene.image, scene.mask, ["navy"], None, "a ball").archive.parent.parent
+    assert folder.is_dir()
+    del app
+    gc.collect()
+    assert not folder.exists()
+
+
 def test_browser_upload_paint_pick_run(server, scene, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -111,6 +176,7 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * row, steps=10)
             page.mouse.up()
+        page.locator("#mask img").first.wait_for(timeout=30_000)  # the painted mask is drawn before any edit
         page.locator("#colors textarea, #colors input").first.fill("#2040e0")
         page.locator("#recolor").click()
         link = page.locator("#download a").first
@@ -120,6 +186,10 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
         path = tmp_path / "downloaded.png"
         download.value.save_as(path)
         page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        page.locator("#colors textarea, #colors input").first.fill("blurple")  # bad input after a good edit
+        page.locator("#recolor").click()
+        page.locator("#info", has_text="unknown color").wait_for(timeout=30_000)
+        assert page.locator("#download a").count() >= 1  # the last result is still there to download
         browser.close()
     edited = np.asarray(Image.open(path).convert("RGB"))
     assert edited.shape == big.shape

@@ -95,8 +95,8 @@ def bad_inputs(tmp_path):
         "empty mask": (dict(mask=empty), "mask is empty"),
         "full mask": (dict(mask=full), "whole image"),
         "unknown color": (dict(extra=["--color", "blurple"]), "unknown color"),
-        "missing model": (dict(model=tmp_path / "no-model"), "cannot load model"),
-        "hub model without network": (dict(model="nobody/no-such-model"), "cannot load model"),
+        "missing model": (dict(model=tmp_path / "no-model"), "model folder not found"),
+        "hub model without network": (dict(model="nobody/no-such-model"), "not in the Hugging Face cache"),
         "bad config override": (dict(extra=["--set", "tau=2"]), "tau must be in [0, 1]"),
         "a prompt too many": (dict(extra=["--prompt", "a blue house"]), "2 --prompt for 1 objects"),
     }

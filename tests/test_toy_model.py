@@ -26,7 +26,7 @@ def toy():
 def test_toy_model_ships_small_in_fp16_and_loads_in_stock_diffusers():
     from diffusers import StableDiffusionPipeline
 
-    from coloredit.pipeline import TOY_MODEL
+    from coloredit.models import TOY_MODEL
 
     files = list(TOY_MODEL.rglob("*.safetensors"))
     assert len(files) == 3 and not list(TOY_MODEL.rglob("*.bin"))

@@ -2,12 +2,18 @@
 mask in a shell.
 
 Upload an image, paint the object (or name it, or click it with a SAM model), pick one color or several
-(a colorways gallery) or give a reference image; see before and after; download the PNG. Results are served
-as PNG only (WebP or JPEG would shift the colors the app promises). `/recolor` is the same edit for scripts:
-(image file, mask file, color, reference file or None, prompt) -> PNG file path.
+(a colorways gallery) or give a reference image; see before and after, and the mask the edit used; download
+the PNGs (all colorways in one zip). Results are served as PNG only (WebP or JPEG would shift the colors the
+app promises). `/recolor` is the same edit for scripts: (image file, mask file, color, reference file or None,
+prompt) -> PNG file path. Bad input gets the CLI's one-line messages; on the page an error leaves the last
+result in place. Only the last `KEEP` edits' files are kept on disk, and the app's folder goes when it stops.
 """
 
+import shutil
 import tempfile
+import weakref
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +28,10 @@ from .images import load_mask, save_atomic
 from .validate import check_colors, check_reference
 
 TITLE = "coloredit: this object, in exactly that color"
+KEEP = 4  # edits whose files stay on disk (the page shows the last; a browser may still be fetching the one before)
+COLOR_RULE = (
+    "Typed colors win over the picker (picking a color clears them); with a reference image the picker is unused."
+)
 
 
 def editor_mask(value: dict | None) -> np.ndarray | None:
@@ -41,12 +51,39 @@ def derived_prompt(image: np.ndarray, mask: np.ndarray, phrase: str = "") -> str
     return f"a {name_color(base_color(image, mask))} {phrase.strip() or 'object'}"
 
 
+def chosen_colors(picked: str | None, typed: str, reference) -> list[str]:
+    """The colors an edit uses (`COLOR_RULE`): the typed ones, else the picker's unless a reference is given."""
+    return split_colors(typed or "") or ([picked] if picked and reference is None else [])
+
+
+@dataclass
+class Recolored:
+    """One press of Recolor: the PNGs by label, all of them in one zip, the mask the edit used, its cost."""
+
+    files: list[tuple[str, Path]]
+    archive: Path
+    mask: np.ndarray
+    cost: dict
+
+
 class App:
-    """The edit behind the app, holding one pipeline; each call gets its own output folder."""
+    """The edit behind the app, holding one pipeline; each call gets its own output folder, the last `KEEP`
+    kept. A folder the app made itself is removed with the app (or at exit)."""
 
     def __init__(self, pipe, sam_model: str | None = None, out: Path | None = None):
         self.pipe, self.sam_model = pipe, sam_model
-        self.out = Path(out or tempfile.mkdtemp(prefix="coloredit-app-"))
+        self.out = Path(out) if out else Path(tempfile.mkdtemp(prefix="coloredit-app-"))
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._folders: list[Path] = []
+        if out is None:
+            weakref.finalize(self, shutil.rmtree, self.out, True)
+
+    def _new_folder(self) -> Path:
+        folder = Path(tempfile.mkdtemp(dir=self.out))
+        self._folders.append(folder)
+        while len(self._folders) > KEEP:
+            shutil.rmtree(self._folders.pop(0), ignore_errors=True)
+        return folder
 
     def recolor(
         self,
@@ -59,8 +96,8 @@ class App:
         steps: int = 50,
         seed: int = 0,
         inversion: str = "direct",
-    ) -> tuple[list[tuple[str, Path]], dict]:
-        """[(label, PNG path)] for the reference and each color, and the cost of the last pipeline call."""
+    ) -> Recolored:
+        """The PNGs for the reference and each color, their zip, the edit's mask and the last call's cost."""
         if image is None:
             raise ColorEditError("upload an image first")
         if mask is None or not mask.any():
@@ -73,7 +110,6 @@ class App:
             check_reference(reference)
         config = preset(preset_name).replace(num_inference_steps=int(steps), inversion=inversion)
         prompt = prompt.strip() or derived_prompt(image, mask)
-        folder = Path(tempfile.mkdtemp(dir=self.out))
         call = dict(image=image, seed=int(seed), config=config)
         labelled: list[tuple[str, Image.Image]] = []
         if reference is not None:
@@ -82,11 +118,17 @@ class App:
         if colors:  # colorways: one inversion, the colors denoised together
             out = self.pipe(prompt, mask, color=colors, **call)
             labelled += zip(colors, out.images, strict=True)
-        results = [
+        folder = self._new_folder()
+        files = [
             (label, save_atomic(edited, folder / file_name(index, label), force=True))
             for index, (label, edited) in enumerate(labelled)
         ]
-        return results, {"unet": out.unet, "seconds": out.seconds}
+        archive = folder / "coloredit.zip"
+        with zipfile.ZipFile(archive, "w") as bundle:  # PNGs are compressed already
+            for _, path in files:
+                bundle.write(path, path.name)
+        used = out.mask if out.mask is not None else np.asarray(mask, dtype=bool)
+        return Recolored(files, archive, used, {"unet": out.unet, "seconds": out.seconds})
 
 
 def build(app: App):
@@ -122,6 +164,10 @@ def build(app: App):
             raise fail(error) from None
         return mask, overlay(image, mask)
 
+    def painted(value):
+        mask = editor_mask(value)
+        return None if mask is None else overlay(np.asarray(value["background"])[..., :3], mask)
+
     def run(
         value,
         found,
@@ -138,20 +184,24 @@ def build(app: App):
         image = None if not value else np.asarray(value["background"])[..., :3]
         mask = editor_mask(value) if value else None
         mask = mask if mask is not None else found
-        colors = split_colors(typed) or ([picked] if picked and reference is None else [])
+        colors = chosen_colors(picked, typed, reference)
         try:
-            results, cost = app.recolor(image, mask, colors, reference, prompt, preset_name, steps, seed, inversion)
-        except ColorEditError as error:
-            raise fail(error) from None
-        edited = np.asarray(Image.open(results[0][1]))
+            done = app.recolor(image, mask, colors, reference, prompt, preset_name, steps, seed, inversion)
+        except ColorEditError as error:  # a toast and a line; the last result stays on the page
+            message = str(error).splitlines()[0]
+            gr.Warning(message)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Not run:** {message}"
+        edited = np.asarray(Image.open(done.files[0][1]))
+        cost = done.cost
         info = (
-            f"{len(results)} edit(s); last: {cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, "
-            f"{sum(cost['seconds'].values()):.1f} s"
+            f"{', '.join(label for label, _ in done.files)}: {len(done.files)} edit(s); last: "
+            f"{cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, {sum(cost['seconds'].values()):.1f} s"
         )
-        gallery = [(str(path), label) for label, path in results]
-        return (image, edited[..., :3]), gallery, str(results[0][1]), info
+        gallery = [(str(path), label) for label, path in done.files]
+        downloads = [str(path) for _, path in done.files] + ([str(done.archive)] if len(done.files) > 1 else [])
+        return (image, edited[..., :3]), gallery, downloads, overlay(image, done.mask), info
 
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(900, 3600)) as demo:  # Gradio's copies of results: gone in an hour
         gr.Markdown(f"# {TITLE}\nUpload an image, paint the object (or name it), pick a color, press **Recolor**.")
         found = gr.State(None)
         with gr.Row():
@@ -166,13 +216,19 @@ def build(app: App):
                 with gr.Row():
                     phrase = gr.Textbox(label="...or name the object", placeholder="ball", scale=3)
                     find_button = gr.Button("Find it", scale=1)
-                shown = gr.Image(label="Mask (click the object here with a SAM model)", format="png", interactive=False)
+                shown = gr.Image(
+                    label="Mask: painted, found, or the one the edit used (click the object here with a SAM model)",
+                    format="png",
+                    interactive=False,
+                    elem_id="mask",
+                )
             with gr.Column():
                 picked = gr.ColorPicker(label="Color", value="#1f4fff")
                 typed = gr.Textbox(
                     label="...or type colors: names, #hex, r,g,b; several separated by ';' make colorways",
                     elem_id="colors",
                 )
+                gr.Markdown(COLOR_RULE)
                 reference = gr.Image(label="...or a reference image", type="numpy", format="png")
                 prompt = gr.Textbox(label="Prompt (empty: derived from the object)", placeholder="a red car")
                 with gr.Accordion("Advanced settings", open=False):
@@ -184,15 +240,19 @@ def build(app: App):
         with gr.Row():
             before_after = gr.ImageSlider(label="Before / after", format="png", type="numpy")
             gallery = gr.Gallery(label="Colorways", format="png", columns=4)
-        download = gr.File(label="Download PNG", elem_id="download")
+        download = gr.File(
+            label="Download: the PNGs, and all of them in one zip", file_count="multiple", elem_id="download"
+        )
         info = gr.Markdown(elem_id="info")
 
         find_button.click(find, [editor, phrase], [found, shown], api_name=False)
         shown.select(click, [editor], [found, shown], api_name=False)
+        editor.change(painted, [editor], [shown], api_name=False, show_progress="hidden")
+        picked.input(lambda: "", None, typed, api_name=False)  # the picker, touched, wins: see COLOR_RULE
         run_button.click(
             run,
             [editor, found, picked, typed, reference, prompt, preset_name, steps, seed, inversion],
-            [before_after, gallery, download, info],
+            [before_after, gallery, download, shown, info],
             api_name=False,
         )
 
@@ -201,22 +261,21 @@ def build(app: App):
             from .photos import open_photo
 
             try:
+                if not image_file:
+                    raise ColorEditError("upload an image first")
+                if not mask_file:
+                    raise ColorEditError("mark the object: give a mask file (white = object)")
                 image = np.asarray(open_photo(image_file)[0])
                 mask = load_mask(mask_file, (image.shape[1], image.shape[0]))
                 ref = None if not reference_file else np.asarray(open_photo(reference_file, "reference image")[0])
-                results, _ = app.recolor(image, mask, split_colors(color or ""), ref, prompt_text or "")
+                done = app.recolor(image, mask, split_colors(color or ""), ref, prompt_text or "")
             except ColorEditError as error:
                 raise fail(error) from None
-            return str(results[0][1])
+            return str(done.files[0][1])
 
-        with gr.Row(visible=False):
-            api_inputs = [
-                gr.Image(type="filepath", format="png"),
-                gr.Image(type="filepath", format="png"),
-                gr.Textbox(),
-                gr.Image(type="filepath", format="png"),
-                gr.Textbox(),
-            ]
+        with gr.Row(visible=False):  # files, not gr.Image: our checks read them, so a bad one gets our message
+            api_inputs = [gr.File(type="filepath"), gr.File(type="filepath"), gr.Textbox()]
+            api_inputs += [gr.File(type="filepath"), gr.Textbox()]
             api_output = gr.File()
             api_button = gr.Button()
         api_button.click(api, api_inputs, api_output, api_name="recolor")

@@ -13,6 +13,7 @@ import numpy as np
 
 from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, MASK_REFINES, PRESETS, preset
 from .errors import ColorEditError
+from .models import DEFAULT_RULE, default_model, locate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,13 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mask.add_argument("image", metavar="IMAGE")
     _mask_prompts(mask, "--text", "")
-    mask.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusion model for --text (or 'toy')")
+    mask.add_argument("--model", help=f"diffusion model for --text (default: {DEFAULT_RULE})")
     mask.add_argument("-o", "--output", required=True, type=Path, help="MASK.png")
     mask.add_argument("--force", action="store_true", help="overwrite an existing output")
     mask.add_argument("--json", action="store_true", help="print one JSON object: output, pixels, box, source")
 
     app = commands.add_parser("app", help="start the web app (Gradio)")
-    app.add_argument("--model", default="toy", help="diffusers folder or hub id; 'toy' works offline (default)")
+    app.add_argument("--model", help=f"diffusers folder or hub id (default: {DEFAULT_RULE})")
     app.add_argument("--host", default="127.0.0.1")
     app.add_argument("--port", type=int, default=7860)
     app.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
@@ -207,7 +208,7 @@ def add_bench_commands(commands) -> None:
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     """What every command that edits takes: the model, steps, preset and overrides, device and dtype."""
-    parser.add_argument("--model", default="CompVis/stable-diffusion-v1-4", help="diffusers folder or hub id")
+    parser.add_argument("--model", help=f"diffusers folder or hub id (default: {DEFAULT_RULE})")
     parser.add_argument("--steps", type=int, help="denoising steps (default 50)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     parser.add_argument(
@@ -268,8 +269,8 @@ def reference_mask_from_prompts(args: argparse.Namespace, reference, pipe_loader
 def checked_prompts(image, text: str | None, points: list[str], negative: list[str], box: str | None) -> tuple:
     """The prompts parsed, (points, negative points, box), checked against the image: a one-line
     ColorEditError before any model loads."""
-    from . import masks
     from .photos import open_photo
+    from .validate import check_prompts
 
     points = [_numbers(p, 2, "point") for p in points]
     negative = [_numbers(p, 2, "point") for p in negative]
@@ -277,7 +278,7 @@ def checked_prompts(image, text: str | None, points: list[str], negative: list[s
     if text and (points or negative or box):
         raise ColorEditError("give a phrase, or points and a box, not both")
     if points or negative or box:
-        masks.check_prompts(open_photo(image)[0].size, points, negative, box)
+        check_prompts(open_photo(image)[0].size, points, negative, box)
     return points, negative, box
 
 
@@ -320,12 +321,14 @@ def physical_cores() -> int:
 
 def set_threads(threads: int | None) -> None:
     """Spinning OpenMP threads on a busy machine made CPU runs 14x slower: wait passively, one thread a
-    physical core, unless --threads or OMP_NUM_THREADS says otherwise."""
+    physical core, unless --threads or OMP_NUM_THREADS says otherwise. Said through the environment, so torch
+    reads it when a command first needs it (bad input must not wait for torch to import)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
-
     from_env = os.environ.get("OMP_NUM_THREADS", "")
-    torch.set_num_threads(threads or (int(from_env) if from_env.isdigit() and int(from_env) > 0 else physical_cores()))
+    count = threads or (int(from_env) if from_env.isdigit() and int(from_env) > 0 else physical_cores())
+    os.environ["OMP_NUM_THREADS"] = str(count)
+    if sys.modules.get("torch") is not None:  # already loaded (the CLI called from Python): tell it directly
+        sys.modules["torch"].set_num_threads(count)
 
 
 COLOR_OPTIONS = ("--color", "--colors")  # their values may start with '-' ("-1,0,0"): a bad color, not an option
@@ -560,7 +563,7 @@ def run_app(args: argparse.Namespace) -> int:
         from .app import serve
     except ImportError:
         raise ColorEditError("the app needs gradio: pip install 'coloredit[app]'") from None
-    serve(args.model, args.host, args.port, args.share, args.sam_model)
+    serve(locate(args.model or default_model()), args.host, args.port, args.share, args.sam_model)
     return 0
 
 
@@ -679,10 +682,12 @@ def _merge_stages(stages: list[dict]) -> dict:
     return merged
 
 
-def load_pipeline(model: str, device: str | None, dtype: str):
+def load_pipeline(model: str | None, device: str | None, dtype: str):
+    """The pipeline, its model located first: a model that cannot be had is one line before torch loads."""
+    where = locate(model or default_model())
     from .pipeline import load_pipeline as load  # here, not at the top: `--help` must not import torch
 
-    return load(model, device, dtype)
+    return load(where, device, dtype)
 
 
 if __name__ == "__main__":

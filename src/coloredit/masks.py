@@ -25,6 +25,7 @@ from .colors import rgb_to_lab
 from .config import DEFAULT_SAM
 from .edges import split_band
 from .errors import ColorEditError
+from .validate import check_prompts
 
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
 HEAT_THRESHOLD = 0.35  # share of a generated object's strongest attention that counts as the object
@@ -186,20 +187,6 @@ def sam_mask(
         out.pred_masks, inputs["original_sizes"], inputs["reshaped_input_sizes"]
     )[0][0]
     return masks[int(out.iou_scores[0, 0].argmax())].numpy().astype(bool)
-
-
-def check_prompts(size: tuple[int, int], points, negative, box) -> None:
-    """Points inside the image and a box of some area, or a one-line ColorEditError."""
-    width, height = size
-    for x, y in [*points, *negative]:
-        if not (0 <= x < width and 0 <= y < height):
-            raise ColorEditError(f"point {x:g},{y:g} is outside the {width}x{height} image")
-    if box is not None:
-        x0, y0, x1, y1 = box
-        if x1 <= x0 or y1 <= y0:
-            raise ColorEditError(f"box {x0:g},{y0:g},{x1:g},{y1:g} has no area: give X0,Y0,X1,Y1 with X1>X0, Y1>Y0")
-    if not points and not negative and box is None:
-        raise ColorEditError("give a point or a box")
 
 
 @torch.no_grad()

@@ -40,10 +40,8 @@ from .latents import (
     latent_mask,
 )
 from .masks import salient_object
+from .models import default_model, locate
 from .validate import check_inputs
-
-DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
-TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `from_pretrained("toy")`: the shipped toy-world model
 
 
 @dataclass
@@ -162,13 +160,13 @@ class ColorEditPipeline(DiffusionPipeline):
         self.inversion_cache_size = 8
 
     @classmethod
-    def from_pretrained(cls, model: str | Path = DEFAULT_MODEL, **kwargs) -> ColorEditPipeline:
-        """Load a diffusers SD folder or hub id (safetensors only); "toy" is the shipped toy model."""
+    def from_pretrained(cls, model: str | Path | None = None, **kwargs) -> ColorEditPipeline:
+        """Load a diffusers SD folder or hub id (safetensors only; a cached id from the cache, offline);
+        "toy" is the shipped toy model; None the default (`models.DEFAULT_RULE`)."""
         kwargs.setdefault("use_safetensors", True)
         if "torch_dtype" not in kwargs:  # components load in their files' dtype otherwise (the toy ships fp16)
             kwargs.setdefault("dtype", torch.float32)
-        if str(model) == "toy":
-            model = TOY_MODEL
+        model = locate(model or default_model())
         check_family(model)
         try:
             pipe = super().from_pretrained(str(model), **kwargs)

@@ -11,7 +11,7 @@ from .errors import ColorEditError
 from .images import ImageLike, check_output, load_mask
 from .photos import open_photo
 
-__all__ = ["check_colors", "check_inputs", "check_output", "check_reference"]
+__all__ = ["check_colors", "check_inputs", "check_output", "check_prompts", "check_reference"]
 
 
 def check_colors(colors: Sequence[str]) -> None:
@@ -46,3 +46,17 @@ def check_inputs(
     check_colors(colors)
     if reference is not None:
         check_reference(reference, reference_mask)
+
+
+def check_prompts(size: tuple[int, int], points, negative, box) -> None:
+    """Points inside the image and a box of some area, or a one-line ColorEditError."""
+    width, height = size
+    for x, y in [*points, *negative]:
+        if not (0 <= x < width and 0 <= y < height):
+            raise ColorEditError(f"point {x:g},{y:g} is outside the {width}x{height} image")
+    if box is not None:
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            raise ColorEditError(f"box {x0:g},{y0:g},{x1:g},{y1:g} has no area: give X0,Y0,X1,Y1 with X1>X0, Y1>Y0")
+    if not points and not negative and box is None:
+        raise ColorEditError("give a point or a box")

@@ -1,0 +1,81 @@
+"""Where a model comes from (a folder, the shipped toy model, the Hugging Face cache or the hub) and which one
+is the default, answered before torch loads.
+
+Why: offline, diffusers spends ~15 s asking the hub, prints its own lines, then fails; a model already in the
+cache was still looked up online. `locate` answers from the disk first: a cached hub id loads from its
+snapshot without a word to the network, and one that is neither cached nor reachable is one line at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ColorEditError
+
+TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `--model toy`: the shipped toy-world model, offline
+SD_MODEL = "CompVis/stable-diffusion-v1-4"
+DEFAULT_RULE = f"$COLOREDIT_MODEL if set, else {SD_MODEL}; 'toy' is the shipped offline toy model"
+REACH_SECONDS = 2.0  # how long the hub gets to answer before we call it unreachable
+
+
+def default_model() -> str:
+    """The model every command uses unless told (`DEFAULT_RULE`)."""
+    return os.environ.get("COLOREDIT_MODEL") or SD_MODEL
+
+
+def locate(model: str | Path) -> str:
+    """A local diffusers folder for `model`, or the hub id itself when it must be downloaded and the hub
+    answers; a ColorEditError in one line otherwise."""
+    name = str(model)
+    if name == "toy":
+        return str(TOY_MODEL)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if path.exists():
+        raise ColorEditError(f"model {name} is a file: give a diffusers folder (with model_index.json) or a hub id")
+    if not _looks_like_hub_id(name):
+        raise ColorEditError(f"model folder not found: {name}")
+    cached = _cached_snapshot(name)
+    if cached is not None:
+        return str(cached)
+    if _offline():
+        raise ColorEditError(
+            f"model {name} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: download it once online, "
+            "give a diffusers folder, or --model toy"
+        )
+    if not _hub_answers():
+        raise ColorEditError(
+            f"model {name} is not in the Hugging Face cache and the hub cannot be reached (no network?): "
+            "download it once online, give a diffusers folder, or --model toy"
+        )
+    return name
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "~")) and "\\" not in name
+
+
+def _cached_snapshot(repo_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    index = try_to_load_from_cache(repo_id, "model_index.json")
+    return Path(index).parent if isinstance(index, str) else None
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _hub_answers() -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((endpoint.hostname or "", port), timeout=REACH_SECONDS):
+            return True
+    except OSError:
+        return False
