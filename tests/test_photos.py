@@ -9,6 +9,7 @@ from PIL import Image
 
 from coloredit.cli import main
 from coloredit.errors import ColorEditError
+from coloredit import photos
 from coloredit.photos import MAX_PIXELS, object_box, open_photo
 
 
@@ -138,3 +139,58 @@ def test_output_is_checked_before_the_edit_and_gets_the_umask_mode(photo, model_
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o644
+
+
+def adobe_rgb() -> bytes:
+    """The Adobe RGB (1998) profile scikit-image's rocket.jpg carries: a real camera profile, not ours."""
+    from pathlib import Path
+
+    from skimage import data
+
+    with Image.open(Path(data.__file__).parent / "rocket.jpg") as rocket:
+        return rocket.info["icc_profile"]
+
+
+def from_profile(pixels: np.ndarray, profile: bytes) -> np.ndarray:
+    """What a color-managed viewer shows: the pixels through their profile, in sRGB (LittleCMS, not ours)."""
+    import io
+
+    from PIL import ImageCms
+
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    shown = ImageCms.profileToProfile(
+        Image.fromarray(pixels), source, ImageCms.createProfile("sRGB"), ImageCms.Intent.RELATIVE_COLORIMETRIC, "RGB"
+    )
+    return np.asarray(shown).astype(int)
+
+
+def test_an_adobe_rgb_photo_keeps_its_profile_and_its_unedited_pixels(photo, model_dir, tmp_path):
+    from coloredit.images import feather_radius, feather_weights
+
+    profile = adobe_rgb()
+    encoded = np.asarray(Image.open(photo[0]).convert("RGB")).copy()
+    encoded[60:80, 90:120] = (0, 255, 0)  # an Adobe RGB green outside sRGB's gamut: any round trip clips it
+    Image.fromarray(encoded).save(tmp_path / "adobe.png", icc_profile=profile)
+    mask = np.asarray(Image.open(photo[1]).resize((128, 96), Image.Resampling.NEAREST)) > 127
+    args = ["edit", str(tmp_path / "adobe.png"), "--mask", str(photo[1]), "--color", "#2040e0", "--prompt", "a car"]
+    args += ["--model", str(model_dir), "--steps", "2", "--mask-refine", "off"]
+    assert main([*args, "-o", str(tmp_path / "kept.png")]) == 0
+    assert main([*args, "--output-profile", "srgb", "-o", str(tmp_path / "srgb.png")]) == 0
+
+    with Image.open(tmp_path / "kept.png") as kept:
+        assert kept.info.get("icc_profile") == profile
+        kept_pixels = np.asarray(kept.convert("RGB"))
+    with Image.open(tmp_path / "srgb.png") as srgb:
+        assert photos._is_srgb(srgb.info["icc_profile"])
+        srgb_pixels = np.asarray(srgb.convert("RGB")).astype(int)
+    outside = feather_weights(mask, feather_radius(0.02, mask.shape)) == 0
+    assert np.array_equal(kept_pixels[outside], encoded[outside])  # byte for byte, the out-of-gamut green too
+    assert not np.array_equal(srgb_pixels[outside], encoded[outside])  # what converting to sRGB would have done
+    # inside, the edit shows the colors of the sRGB one (the hex reached in the photo's own space), but for
+    # 8-bit steps in Adobe RGB, coarser than sRGB's: the object's mean color within 0.3 CIEDE2000 (scikit-image)
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    shown = from_profile(kept_pixels, profile)[mask]
+    assert np.abs(shown - srgb_pixels[mask]).max() <= 5
+    means = [rgb2lab(pixels.mean(axis=0)[None, None] / 255)[0, 0] for pixels in (shown, srgb_pixels[mask])]
+    assert deltaE_ciede2000(*means) < 0.3

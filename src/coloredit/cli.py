@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, MASK_REFINES, PRESETS, preset
+from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, MASK_REFINES, OUTPUT_PROFILES, PRESETS, preset
 from .errors import ColorEditError
 from .models import DEFAULT_RULE, default_model, locate
 
@@ -224,6 +224,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         choices=MASK_REFINES,
         help="auto (default): move the mask's outline to the object's edge; off: keep the mask exactly as given",
     )
+    parser.add_argument(
+        "--output-profile",
+        choices=OUTPUT_PROFILES,
+        help="photo (default): written in the photo's own color profile, unedited pixels byte for byte; srgb: in sRGB",
+    )
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--dtype",
@@ -361,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         print("coloredit: error: --threads must be at least 1", file=sys.stderr)
         return 2
     set_threads(args.threads)
-    if getattr(args, "mask_refine", None):
-        args.overrides.append(f"mask_refine={args.mask_refine}")
+    for option in ("mask_refine", "output_profile"):  # config fields with their own flags
+        if getattr(args, option, None):
+            args.overrides.append(f"{option}={getattr(args, option)}")
     try:
         commands = {
             "edit": run_edit,

@@ -23,6 +23,7 @@ COLOR_REFERENCES = ("generate", "swatch", "recolor")
 SCENE_LIGHTS = ("none", "color", "auto")
 MATERIALS = ("auto", "dielectric", "metal")
 MASK_REFINES = ("auto", "off")
+OUTPUT_PROFILES = ("photo", "srgb")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 
 
@@ -35,6 +36,10 @@ class EditConfig:
     # pasted back at full resolution, instead of the whole photo scaled to the model's size (`photos.py`).
     # [paper] the whole image at the model's size.
     crop_to_object: bool = True
+    # [ours] A photo with a color profile (Adobe RGB, Display P3) is edited in sRGB and written back in its
+    # own encoding with its profile, only the pixels the edit changed converted: "photo". "srgb": the whole
+    # result converted to sRGB.
+    output_profile: str = "photo"
 
     # Sampling. [paper] SD v1.4, DDIM 50 steps, CFG 7.5. [ours] guidance 1: the target's conditional
     # estimate alone, no unconditional rows (a third fewer rows an edit, and a colorway a row a step less).
@@ -168,6 +173,7 @@ class EditConfig:
         need(self.scene_light in SCENE_LIGHTS, f"scene_light must be one of {', '.join(SCENE_LIGHTS)}")
         need(self.material in MATERIALS, f"material must be one of {', '.join(MATERIALS)}")
         need(self.mask_refine in MASK_REFINES, f"mask_refine must be one of {', '.join(MASK_REFINES)}")
+        need(self.output_profile in OUTPUT_PROFILES, f"output_profile must be one of {', '.join(OUTPUT_PROFILES)}")
 
     def replace(self, **changes: typing.Any) -> EditConfig:
         """A copy with some fields changed (validated)."""

@@ -130,7 +130,10 @@ def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False
             form = Image.registered_extensions().get(suffix.lower(), "PNG")
             if form == "JPEG" and image.mode == "RGBA":
                 image = image.convert("RGB")
-            image.save(handle, format=form, **({"quality": 95} if form == "JPEG" else {}))
+            options = {"quality": 95} if form == "JPEG" else {}
+            if image.info.get("icc_profile"):  # the photo's own color profile goes with it
+                options["icc_profile"] = image.info["icc_profile"]
+            image.save(handle, format=form, **options)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a saved image gets the user's usual mode

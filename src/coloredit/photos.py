@@ -2,10 +2,12 @@
 the model's resolution; the full-resolution photo out.
 
 Why: a 4000x3000 photo edited at 512 px and scaled back up loses its edges, and a small object in it gets a
-few latent cells. `prepare` opens the photo as it is displayed (EXIF orientation), converts it to 8-bit sRGB
-(with a notice where that loses something), and cuts the object's box plus context, never smaller than the
-model's native size, so the model sees the object large; `restore` pastes the edited crop back, puts the
-alpha channel back byte for byte, and leaves every pixel outside the crop as it was.
+few latent cells; a photo in Adobe RGB converted to sRGB changes every pixel. `prepare` opens the photo as it
+is displayed (EXIF orientation), converts it to 8-bit sRGB to work in (with a notice where that loses
+something), and cuts the object's box plus context, never smaller than the model's native size, so the model
+sees the object large; `restore` pastes the edited crop back, converts only the pixels the edit changed back
+into the photo's own color profile (every other pixel keeps its bytes, the profile is embedded), and puts
+the alpha channel back byte for byte.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ CONTEXT = 0.5  # context around the object's box, as a share of the box's size o
 
 
 @dataclass
+class Photo:
+    """A photo as read: 8-bit sRGB to edit, and what it takes to write the edit back in the photo's form."""
+
+    srgb: Image.Image  # 8-bit RGB in sRGB, displayed orientation
+    alpha: np.ndarray | None = None  # the alpha channel, kept byte for byte
+    notices: list[str] = field(default_factory=list)  # what was converted, one line each
+    profile: bytes | None = None  # the photo's ICC profile, embedded in the output
+    encoded: Image.Image | None = None  # its RGB pixels in its own profile, where that is not sRGB
+
+
+@dataclass
 class Restore:
     """What `restore` needs to give the edit back in the photo's own form."""
 
@@ -34,10 +47,19 @@ class Restore:
     full: Image.Image  # the full photo in 8-bit sRGB
     alpha: np.ndarray | None = None  # the photo's alpha channel, kept byte for byte
     notices: list[str] = field(default_factory=list)  # what was converted, one line each
+    profile: bytes | None = None  # the photo's ICC profile
+    encoded: Image.Image | None = None  # the full photo in its own profile (None: it is sRGB)
+    output_profile: str = "photo"  # "photo": write back in the photo's profile; "srgb": in sRGB
 
 
 def open_photo(source: ImageLike, what: str = "image") -> tuple[Image.Image, np.ndarray | None, list[str]]:
     """(8-bit sRGB image in displayed orientation, alpha or None, notices) from a path, PIL image or array."""
+    photo = read_photo(source, what)
+    return photo.srgb, photo.alpha, photo.notices
+
+
+def read_photo(source: ImageLike, what: str = "image") -> Photo:
+    """The photo in 8-bit sRGB to edit, with its profile and own-encoded pixels to write the edit back in."""
     notices: list[str] = []
     if isinstance(source, np.ndarray | Image.Image):
         image = Image.fromarray(source) if isinstance(source, np.ndarray) else source
@@ -79,25 +101,42 @@ def open_photo(source: ImageLike, what: str = "image") -> tuple[Image.Image, np.
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A")).copy()
         image = rgba.convert("RGB")
-    profile = image.info.get("icc_profile")
-    if image.mode == "CMYK" or profile:
-        image = _to_srgb(image, profile, what, notices)
-    return image.convert("RGB"), alpha, notices
+    profile = image.info.get("icc_profile") or None
+    if image.mode == "CMYK":
+        notices.append(f"{what}: CMYK converted to RGB, written in sRGB")
+        return Photo(_to_srgb(image, profile, what, notices), alpha, notices)
+    image = image.convert("RGB")
+    if profile is None or _is_srgb(profile):
+        return Photo(image, alpha, notices, profile)
+    srgb = _to_srgb(image, profile, what, notices)
+    return Photo(srgb, alpha, notices, profile, image if srgb is not image else None)
+
+
+def _is_srgb(profile: bytes) -> bool:
+    try:
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).lower()
+    except (OSError, ImageCms.PyCMSError):
+        return False
 
 
 def _to_srgb(image: Image.Image, profile: bytes | None, what: str, notices: list[str]) -> Image.Image:
     if profile:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            if "srgb" not in ImageCms.getProfileDescription(source).lower():
-                converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-                notices.append(f"{what}: converted from its color profile to sRGB")
-                return converted
+            return ImageCms.profileToProfile(
+                image, source, ImageCms.createProfile("sRGB"), ImageCms.Intent.RELATIVE_COLORIMETRIC, "RGB"
+            )
         except (OSError, ImageCms.PyCMSError):
             notices.append(f"{what}: its color profile could not be read; taken as sRGB")
-    if image.mode == "CMYK":
-        notices.append(f"{what}: CMYK converted to RGB")
     return image.convert("RGB")
+
+
+def _from_srgb(image: Image.Image, profile: bytes) -> Image.Image:
+    """sRGB pixels in the photo's own profile (relative colorimetric: a hex stays that color on screen)."""
+    target = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    return ImageCms.profileToProfile(
+        image, ImageCms.createProfile("sRGB"), target, ImageCms.Intent.RELATIVE_COLORIMETRIC, "RGB"
+    )
 
 
 def object_box(mask: np.ndarray, native: int, context: float = CONTEXT) -> tuple[int, int, int, int]:
@@ -115,23 +154,39 @@ def object_box(mask: np.ndarray, native: int, context: float = CONTEXT) -> tuple
 
 
 def prepare(
-    image: ImageLike, mask: ImageLike, native: int, crop: bool = True
+    image: ImageLike, mask: ImageLike, native: int, crop: bool = True, output_profile: str = "photo"
 ) -> tuple[Image.Image, np.ndarray, Restore]:
     """(the image to edit, its mask, how to restore): the object's crop when `crop`, else the whole photo."""
-    full, alpha, notices = open_photo(image)
+    photo = read_photo(image)
+    full = photo.srgb
     full_mask = load_mask(mask, full.size)
     box = object_box(full_mask, native) if crop else (0, 0, *full.size)
     work = full.crop(box)
     work_mask = full_mask[box[1] : box[3], box[0] : box[2]]
-    return work, work_mask, Restore(full.size, box, full, alpha, notices)
+    how = Restore(full.size, box, full, photo.alpha, photo.notices, photo.profile, photo.encoded, output_profile)
+    return work, work_mask, how
 
 
 def restore(edited: Image.Image, how: Restore) -> Image.Image:
-    """The edited crop pasted into the full photo, its alpha put back."""
+    """The edited crop pasted into the full photo in the photo's own profile (embedded), its alpha put back."""
     full = how.full.copy()
     full.paste(edited.convert("RGB"), how.box[:2])
+    profile = how.profile
+    if how.encoded is not None and how.output_profile == "photo":
+        left, top, right, bottom = how.box
+        before = np.asarray(how.full.crop(how.box))
+        after = np.asarray(full.crop(how.box))
+        changed = (before != after).any(axis=-1)
+        pixels = np.array(how.encoded)
+        crop = pixels[top:bottom, left:right]
+        crop[changed] = np.asarray(_from_srgb(Image.fromarray(after), how.profile))[changed]
+        full = Image.fromarray(pixels)
+    elif how.encoded is not None:  # sRGB asked for: the converted photo carries LittleCMS's sRGB profile
+        profile = how.full.info.get("icc_profile")
     if how.alpha is not None:
         full.putalpha(Image.fromarray(how.alpha))
+    if profile:
+        full.info["icc_profile"] = profile
     return full
 
 

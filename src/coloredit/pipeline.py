@@ -204,10 +204,13 @@ class ColorEditPipeline(DiffusionPipeline):
         self.ledger = CostLedger()
         schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
 
-        # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size.
+        # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size
+        #    (written back in the photo's own color profile at the end).
         photo = None
         if image is not None:
-            image, mask, photo = photos.prepare(image, mask, self.native_size, config.crop_to_object)
+            image, mask, photo = photos.prepare(
+                image, mask, self.native_size, config.crop_to_object, config.output_profile
+            )
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
         # 2. Mask: the object at the image's size (its outline moved to the object's edge), the working size
