@@ -252,3 +252,57 @@ def test_color_clusters_find_the_colors_a_region_is_made_of():
     samples = np.concatenate([c + rng.normal(0, 1.0, (n, 3)) for c, n in zip(colors, (500, 300, 50), strict=True)])
     centers = color_clusters(samples, 3)
     assert np.allclose(sorted(centers.tolist()), sorted(colors.tolist()), atol=0.3)
+
+
+def test_a_found_mask_is_confident_on_the_toy_world_and_warns_on_a_real_photo(tmp_path, capsys):
+    """The toy model finds a toy ball well, and on a real photo (scikit-image's coffee) its 'cup' is a guess:
+    the user is told, in one line, and `--strict` refuses it."""
+    from skimage import data
+
+    from coloredit.masks import CONFIDENT
+    from coloredit.toy.render import render
+
+    scene = render(6003)
+    Image.fromarray(scene.image).save(tmp_path / "toy.png")
+    noun = scene.spec.objects[0].shape
+    assert (
+        main(
+            [
+                "mask",
+                str(tmp_path / "toy.png"),
+                "--text",
+                noun,
+                "--model",
+                "toy",
+                "-o",
+                str(tmp_path / "a.png"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr()
+    found = np.asarray(Image.open(tmp_path / "a.png")) > 127
+    assert (found & scene.mask).sum() / (found | scene.mask).sum() > 0.7  # the right object ...
+    assert json.loads(out.out)["confidence"] >= CONFIDENT and "warning" not in out.err  # ... and it says so
+
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+    photo = ["mask", str(tmp_path / "coffee.png"), "--text", "cup", "--model", "toy"]
+    assert main([*photo, "-o", str(tmp_path / "b.png"), "--json"]) == 0
+    out = capsys.readouterr()
+    warnings = [line for line in out.err.splitlines() if "low confidence" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("coloredit: warning:")
+    assert json.loads(out.out)["confidence"] < CONFIDENT
+    assert main([*photo, "-o", str(tmp_path / "c.png"), "--strict"]) == 2
+    assert "low confidence" in capsys.readouterr().err and not (tmp_path / "c.png").exists()
+
+
+def test_confidence_falls_when_the_outline_leaves_the_object_edge():
+    from coloredit.masks import mask_confidence
+    from coloredit.toy.render import render
+
+    scene = render(6003)
+    ys, xs = np.nonzero(scene.mask)
+    shifted = np.roll(scene.mask, (ys.max() - ys.min()) // 2, axis=0)  # the same shape, half its height down
+    assert mask_confidence(scene.image, scene.mask) > mask_confidence(scene.image, shifted) + 0.1
+    assert mask_confidence(scene.image, np.zeros_like(scene.mask)) == 0.0

@@ -150,7 +150,7 @@ def build(app: App):
             mask = attention_mask(app.pipe, image, phrase)
         except ColorEditError as error:
             raise fail(error) from None
-        return mask, overlay(image, mask)
+        return mask, overlay(image, mask), found_note(image, mask, f"'{phrase.strip()}'")
 
     def click(value, event: gr.SelectData):
         if app.sam_model is None:
@@ -162,7 +162,7 @@ def build(app: App):
             mask = sam_mask(image, [tuple(event.index)], model=app.sam_model)
         except ColorEditError as error:
             raise fail(error) from None
-        return mask, overlay(image, mask)
+        return mask, overlay(image, mask), found_note(image, mask, "the clicked object")
 
     def painted(value):
         mask = editor_mask(value)
@@ -245,8 +245,8 @@ def build(app: App):
         )
         info = gr.Markdown(elem_id="info")
 
-        find_button.click(find, [editor, phrase], [found, shown], api_name=False)
-        shown.select(click, [editor], [found, shown], api_name=False)
+        find_button.click(find, [editor, phrase], [found, shown, info], api_name=False)
+        shown.select(click, [editor], [found, shown, info], api_name=False)
         editor.change(painted, [editor], [shown], api_name=False, show_progress="hidden")
         picked.input(lambda: "", None, typed, api_name=False)  # the picker, touched, wins: see COLOR_RULE
         run_button.click(
@@ -281,6 +281,16 @@ def build(app: App):
         api_button.click(api, api_inputs, api_output, api_name="recolor")
     demo.queue(default_concurrency_limit=1)  # one edit at a time on one model; the others wait in line
     return demo
+
+
+def found_note(image: np.ndarray, mask: np.ndarray, what: str) -> str:
+    """What the page says of a mask found for the user: its confidence, and a warning when it is low."""
+    from .masks import CONFIDENT, mask_confidence
+
+    confidence = mask_confidence(image, mask)
+    if confidence < CONFIDENT:
+        return f"**Check the mask:** {what} was found with low confidence ({confidence:.2f}); paint it if it is wrong."
+    return f"Found {what} (confidence {confidence:.2f})."
 
 
 def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

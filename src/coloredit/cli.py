@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -113,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     mask.add_argument("--model", help=f"diffusion model for --text (default: {DEFAULT_RULE})")
     mask.add_argument("-o", "--output", required=True, type=Path, help="MASK.png")
     mask.add_argument("--force", action="store_true", help="overwrite an existing output")
-    mask.add_argument("--json", action="store_true", help="print one JSON object: output, pixels, box, source")
+    mask.add_argument(
+        "--json", action="store_true", help="print one JSON object: output, pixels, box, source, confidence"
+    )
 
     app = commands.add_parser("app", help="start the web app (Gradio)")
     app.add_argument("--model", help=f"diffusers folder or hub id (default: {DEFAULT_RULE})")
@@ -247,6 +250,9 @@ def _mask_prompts(parser: argparse.ArgumentParser, text_flag: str, lead: str) ->
     parser.add_argument("--box", metavar="X0,Y0,X1,Y1", help=f"{lead}a box around the object (SAM)")
     parser.add_argument("--sam-model", default=None, help=f"SAM folder or id (default {DEFAULT_SAM})")
     parser.add_argument("--detector-model", help="Grounding DINO folder or id: the phrase's box, then SAM")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 2 when a mask found automatically is uncertain (not a warning)"
+    )
 
 
 def _numbers(text: str, count: int, what: str) -> tuple[float, ...]:
@@ -259,16 +265,40 @@ def _numbers(text: str, count: int, what: str) -> tuple[float, ...]:
     return values
 
 
-def mask_from_prompts(args: argparse.Namespace, image, pipe_loader) -> np.ndarray | None:
+class Found(NamedTuple):
+    """A mask found from prompts, and how sure the image's own edges make it (`masks.mask_confidence`)."""
+
+    mask: np.ndarray
+    confidence: float
+
+
+def mask_from_prompts(args: argparse.Namespace, image, pipe_loader) -> Found | None:
     """The object mask the prompts of `args` ask for (None when there are none)."""
-    return prompted_mask(args, image, args.mask_text, args.point, args.negative_point, args.box, pipe_loader)
+    found = prompted_mask(args, image, args.mask_text, args.point, args.negative_point, args.box, pipe_loader)
+    return _trusted(found, "the object's mask", args.strict)
 
 
-def reference_mask_from_prompts(args: argparse.Namespace, reference, pipe_loader) -> np.ndarray | None:
+def reference_mask_from_prompts(args: argparse.Namespace, reference, pipe_loader) -> Found | None:
     """Where the color is in the reference image, by the `--reference-*` prompts (None when there are none)."""
-    return prompted_mask(
+    found = prompted_mask(
         args, reference, args.reference_text, args.reference_point, [], args.reference_box, pipe_loader
     )
+    return _trusted(found, "the reference's mask", args.strict)
+
+
+def _trusted(found: Found | None, what: str, strict: bool) -> Found | None:
+    """A one-line warning for an uncertain mask, or with `strict` a ColorEditError (exit 2)."""
+    from .masks import CONFIDENT
+
+    if found is not None and found.confidence < CONFIDENT:
+        message = (
+            f"{what} was found with low confidence ({found.confidence:.2f} < {CONFIDENT:.2f}: its outline is not "
+            "on the image's edges); check it, or give a mask"
+        )
+        if strict:
+            raise ColorEditError(message)
+        print(f"coloredit: warning: {message}", file=sys.stderr)
+    return found
 
 
 def checked_prompts(image, text: str | None, points: list[str], negative: list[str], box: str | None) -> tuple:
@@ -295,20 +325,24 @@ def prompted_mask(
     negative: list[str],
     box: str | None,
     pipe_loader,
-) -> np.ndarray | None:
+) -> Found | None:
     """A phrase's mask (the model's attention, or Grounding DINO + SAM with `--detector-model`), or SAM's for
-    points and a box; None when nothing is asked. The pipeline is loaded only for an attention mask."""
+    points and a box, with its confidence; None when nothing is asked. The pipeline is loaded only for an
+    attention mask."""
     from . import masks
+    from .photos import open_photo
 
     points, negative, box = checked_prompts(image, text, points, negative, box)
     sam = args.sam_model or DEFAULT_SAM
     if points or negative or box:
-        return masks.sam_mask(image, points, negative, box, model=sam)
-    if text:
-        if args.detector_model:
-            return masks.grounded_mask(image, text, args.detector_model, sam)
-        return masks.attention_mask(pipe_loader(), image, text)
-    return None
+        mask = masks.sam_mask(image, points, negative, box, model=sam)
+    elif text and args.detector_model:
+        mask = masks.grounded_mask(image, text, args.detector_model, sam)
+    elif text:
+        mask = masks.attention_mask(pipe_loader(), image, text)
+    else:
+        return None
+    return Found(mask, masks.mask_confidence(np.asarray(open_photo(image)[0]), mask))
 
 
 def physical_cores() -> int:
@@ -351,6 +385,10 @@ def _attached(argv: list[str]) -> list[str]:
     return out
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"coloredit: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
 def _interrupted(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -358,6 +396,7 @@ def _interrupted(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
+    import warnings
 
     args = build_parser().parse_args(_attached(list(sys.argv[1:] if argv is None else argv)))
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
@@ -379,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
             "demo": run_demo,
             "bench": run_bench,
         }
-        return commands[args.command](args)
+        with warnings.catch_warnings():  # ours and the libraries': one line each on stderr
+            warnings.showwarning = _one_line_warning
+            return commands[args.command](args)
     except ColorEditError as error:
         print(f"coloredit: error: {error}", file=sys.stderr)
         return 2
@@ -439,10 +480,12 @@ def run_edit(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     pipe = load_pipeline(args.model, args.device, args.dtype)
     load_seconds = time.perf_counter() - started
-    masks = args.mask or [mask_from_prompts(args, image, lambda: pipe)]
-    reference_mask = args.reference_mask
+    found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
+    masks = args.mask or [found.mask]
+    reference_mask, reference_found = args.reference_mask, None
     if reference_prompted:
-        reference_mask = reference_mask_from_prompts(args, references[0], lambda: pipe)
+        reference_found = reference_mask_from_prompts(args, references[0], lambda: pipe)
+        reference_mask = reference_found.mask
 
     from .pipeline import ObjectEdit
 
@@ -477,6 +520,8 @@ def run_edit(args: argparse.Namespace) -> int:
                     "unet": unet,
                     "reference_prompts": [r.reference_prompt for r in results],
                     "mask_change": [round(r.mask_change, 4) for r in results],
+                    "mask_confidence": _rounded(found),
+                    "reference_mask_confidence": _rounded(reference_found),
                 }
             )
         )
@@ -515,7 +560,8 @@ def run_colorways(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     pipe = load_pipeline(args.model, args.device, args.dtype)
     load_seconds = time.perf_counter() - started
-    mask = args.mask or mask_from_prompts(args, image, lambda: pipe)
+    found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
+    mask = args.mask or found.mask
     result = pipe(
         args.prompt, mask, image=args.image, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
     )
@@ -530,7 +576,8 @@ def run_colorways(args: argparse.Namespace) -> int:
     )
     if args.json:
         seconds = {"load": round(load_seconds, 4), **{k: round(v, 4) for k, v in result.seconds.items()}}
-        print(json.dumps({"output": str(args.output), "colorways": records, "seconds": seconds, "unet": result.unet}))
+        described = {"output": str(args.output), "colorways": records, "seconds": seconds, "unet": result.unet}
+        print(json.dumps({**described, "mask_confidence": _rounded(found)}))
     else:
         for record in records:
             print(f"{record['file']}: {record['color']} reached {record['achieved_hex']} (dE00 {record['delta_e00']})")
@@ -549,6 +596,7 @@ def run_mask(args: argparse.Namespace) -> int:
     found = mask_from_prompts(args, image, lambda: load_pipeline(args.model, None, "auto"))
     if found is None:
         raise ColorEditError("give --text, --point or --box")
+    confidence, found = found.confidence, found.mask
     save_atomic(Image.fromarray(found.astype(np.uint8) * 255), args.output, force=args.force)
     if args.json:
         ys, xs = np.nonzero(found)
@@ -558,7 +606,8 @@ def run_mask(args: argparse.Namespace) -> int:
             if args.point or args.negative_point or args.box
             else ("grounding-dino+sam" if args.detector_model else "attention")
         )
-        print(json.dumps({"output": str(args.output), "pixels": int(found.sum()), "box": box, "source": source}))
+        described = {"output": str(args.output), "pixels": int(found.sum()), "box": box, "source": source}
+        print(json.dumps({**described, "confidence": round(confidence, 4)}))
     else:
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
@@ -676,6 +725,10 @@ def run_bench(args: argparse.Namespace) -> int:
     )
     print(f"results in {merged}", file=sys.stderr)
     return 0
+
+
+def _rounded(found: Found | None) -> float | None:
+    return None if found is None else round(found.confidence, 4)
 
 
 def _merge_stages(stages: list[dict]) -> dict:

@@ -84,13 +84,13 @@ def refine_mask(image: np.ndarray, mask: np.ndarray, band: int = EDGE_BAND) -> n
     refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
     if abs(int(refined.sum()) - int(mask.sum())) > MAX_CHANGE * mask.sum():
         return mask
-    edges = _edge_strength(lab[..., 0])
+    edges = edge_strength(lab[..., 0])
     if _along_outline(edges, refined) < EDGE_GAIN * _along_outline(edges, mask):  # no edge found: keep it
         return mask
     return refined
 
 
-def _edge_strength(lightness: np.ndarray) -> np.ndarray:
+def edge_strength(lightness: np.ndarray) -> np.ndarray:
     return np.hypot(ndimage.sobel(lightness, axis=0), ndimage.sobel(lightness, axis=1))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from .latents import (
     latent_coverage,
     latent_mask,
 )
-from .masks import salient_object
+from .masks import CONFIDENT, mask_confidence, salient_object
 from .models import default_model, locate
 from .validate import check_inputs
 
@@ -458,7 +459,15 @@ class ColorEditPipeline(DiffusionPipeline):
             return load_mask(reference_mask, image.size, what="reference mask", whole_ok=True)
         if alpha is not None and (alpha >= 128).any():
             return alpha >= 128
-        return salient_object(np.asarray(image))
+        found = salient_object(np.asarray(image))
+        confidence = mask_confidence(np.asarray(image), found)
+        if not found.all() and confidence < CONFIDENT:
+            warnings.warn(
+                f"reference image: its object was found with low confidence ({confidence:.2f}); "
+                "give a reference mask if its color looks wrong",
+                stacklevel=2,
+            )
+        return found
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(
