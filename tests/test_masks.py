@@ -302,7 +302,7 @@ def test_confidence_falls_when_the_outline_leaves_the_object_edge():
     from coloredit.toy.render import render
 
     scene = render(6003)
-    ys, xs = np.nonzero(scene.mask)
+    ys = np.nonzero(scene.mask)[0]
     shifted = np.roll(scene.mask, (ys.max() - ys.min()) // 2, axis=0)  # the same shape, half its height down
     assert mask_confidence(scene.image, scene.mask) > mask_confidence(scene.image, shifted) + 0.1
     assert mask_confidence(scene.image, np.zeros_like(scene.mask)) == 0.0

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from coloredit import photos
 from coloredit.cli import main
 from coloredit.errors import ColorEditError
-from coloredit import photos
 from coloredit.photos import MAX_PIXELS, object_box, open_photo
 
 

@@ -19,11 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .colors import name_color
-from .colorways import file_name, split_colors
+from .colorways import derived_prompt, file_name, split_colors
 from .config import INVERSIONS, PRESETS, preset
 from .errors import ColorEditError
-from .exact import base_color
 from .images import load_mask, save_atomic
 from .validate import check_colors, check_reference
 
@@ -44,11 +42,6 @@ def editor_mask(value: dict | None) -> np.ndarray | None:
         if layer.ndim == 3 and layer.shape[-1] == 4 and layer.shape[:2] == painted.shape:
             painted |= layer[..., 3] > 0
     return painted if painted.any() else None
-
-
-def derived_prompt(image: np.ndarray, mask: np.ndarray, phrase: str = "") -> str:
-    """'a {the object's color} {phrase or object}': what the edit's prompt needs when the user gives none."""
-    return f"a {name_color(base_color(image, mask))} {phrase.strip() or 'object'}"
 
 
 def chosen_colors(picked: str | None, typed: str, reference) -> list[str]:

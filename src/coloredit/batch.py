@@ -1,25 +1,31 @@
-"""Batches: many edits from a JSON-lines file, resumable after a kill and split over processes.
+"""Batches: many edits from a folder of photos or a JSON-lines file, resumable after a kill and split over
+processes.
 
 Why: a designer's catalogue is hundreds of (photo, mask, color) edits; a crash at edit 300 must not redo the
-first 299. Each finished edit's output is written atomically, then one line is appended to this process's
-shard of the record (the same store as `coloredit bench run`); a rerun skips every recorded edit.
-`accelerate launch` (RANK, WORLD_SIZE) splits the jobs by index. Edits to one reference share its inversion
-through the pipeline's content cache.
+first 299, and nobody should write a jobs file by hand for "these photos, these colors". Each edit's output is
+written atomically, so an output that exists is a finished edit: a rerun skips it, and the folder of results
+holds the results and nothing else. `accelerate launch` (RANK, WORLD_SIZE) splits the jobs by index. Edits of
+one photo share its inversion, and edits to one reference its inversion, through the pipeline's content cache.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from .bench.manifest import json_object
-from .bench.run import ResultStore
+from .colorways import color_slug, derived_prompt
 from .errors import ColorEditError
-from .images import check_output, save_atomic
-from .validate import check_inputs
+from .images import check_output, load_mask, save_atomic
+from .validate import check_colors, check_inputs
+
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
 FIELDS = {
     "image": str,
@@ -38,14 +44,15 @@ FIELDS = {
 class Job:
     index: int
     image: Path
-    mask: Path
-    prompt: str
+    mask: Path | None  # None: found from `mask_text` when the job runs
+    prompt: str | None  # None: derived from the object's color, as the app does
     color: str | None = None
     reference: Path | None = None
     reference_mask: Path | None = None
     reference_prompt: str | None = None
     output: str | None = None
     seed: int = 0
+    mask_text: str | None = None
 
     @property
     def name(self) -> str:
@@ -90,16 +97,56 @@ def read_jobs(path: Path) -> list[Job]:
     return jobs
 
 
+def folder_jobs(
+    folder: Path, colors: list[str], masks: Path | None = None, mask_text: str | None = None, prompt: str | None = None
+) -> list[Job]:
+    """A job for every photo of `folder` and every color: the mask of the same name (any image suffix) in
+    `masks`, or the object `mask_text` names; each photo and mask checked before any edit."""
+    if not folder.is_dir():
+        raise ColorEditError(f"photo folder not found: {folder}")
+    if (masks is None) == (mask_text is None):
+        raise ColorEditError("a folder of photos takes --masks MASKDIR or --mask-text PHRASE, one of them")
+    if masks is not None and not masks.is_dir():
+        raise ColorEditError(f"mask folder not found: {masks}")
+    if not colors:
+        raise ColorEditError("a folder of photos takes --colors: one or several, separated by ';'")
+    check_colors(colors)
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and not p.name.startswith("."))
+    if not photos:
+        raise ColorEditError(f"{folder} holds no photos ({', '.join(PHOTO_SUFFIXES)})")
+    jobs: list[Job] = []
+    for photo in photos:
+        mask = None
+        if masks is not None:
+            matches = sorted(m for m in masks.glob(f"{photo.stem}.*") if m.suffix.lower() in PHOTO_SUFFIXES)
+            if not matches:
+                raise ColorEditError(f"no mask for {photo.name} in {masks} (looked for {photo.stem}.png and the like)")
+            mask = matches[0]
+            try:
+                check_inputs(mask, photo, color=colors[0])
+            except ColorEditError as error:
+                raise ColorEditError(f"{photo.name}: {error}") from None
+        for color in colors:
+            output = f"{photo.stem}-{color_slug(color)}.png"
+            jobs.append(Job(len(jobs), photo, mask, prompt, color=color, output=output, mask_text=mask_text))
+    names = [job.name for job in jobs]
+    if len(set(names)) != len(names):
+        raise ColorEditError(f"{folder}: two photos (or colors) give the same output name; rename one")
+    return jobs
+
+
 def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None, world: int | None = None) -> list:
-    """Run this process's share of the jobs that are not done yet; return their records."""
+    """Run this process's share of the jobs whose output does not exist yet; return their records."""
     rank = int(os.environ.get("RANK", 0)) if rank is None else rank
     world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else world
-    store = ResultStore(out, rank, world)
-    done = {record["id"] for record in store.all_records()}
-    mine = [job for job in jobs if job.index % world == rank and str(job.index) not in done]
+    out.mkdir(parents=True, exist_ok=True)
+    mine = [job for job in jobs if job.index % world == rank and not (out / job.name).exists()]
     for job in mine:
         check_output(out / job.name, force=True)
+        for torn in out.glob(f".{Path(job.name).stem}.*"):  # a temporary file of a run killed with -9
+            torn.unlink(missing_ok=True)
     pipe.inversion_cache_size = max(pipe.inversion_cache_size, 64)
+    found: dict[Path, np.ndarray] = {}
     records = []
     for job in tqdm(mine, desc=f"batch (process {rank + 1} of {world})", disable=not mine):
         colour = (
@@ -111,16 +158,32 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
                 "reference_prompt": job.reference_prompt,
             }
         )
-        result = pipe(job.prompt, job.mask, image=job.image, seed=job.seed, config=config, **colour)
+        mask = job.mask if job.mask is not None else found.setdefault(job.image, _find(pipe, job))
+        prompt = job.prompt or _derived(job.image, mask, job.mask_text)
+        result = pipe(prompt, mask, image=job.image, seed=job.seed, config=config, **colour)
         save_atomic(result.image, out / job.name, force=True)
-        record = {
-            "id": str(job.index),
-            "method": "edit",
-            "output": job.name,
-            "unet": result.unet,
-            "seconds": result.seconds,
-        }
-        store.append(record)
-        records.append(record)
-    store.merge()
+        records.append({"id": str(job.index), "output": job.name, "unet": result.unet, "seconds": result.seconds})
     return records
+
+
+def _find(pipe, job: Job) -> np.ndarray:
+    """The object `job.mask_text` names in the photo, with a warning where it is uncertain."""
+    from .masks import CONFIDENT, attention_mask, mask_confidence
+    from .photos import open_photo
+
+    image = np.asarray(open_photo(job.image)[0])
+    mask = attention_mask(pipe, image, job.mask_text)
+    confidence = mask_confidence(image, mask)
+    if confidence < CONFIDENT:
+        warnings.warn(
+            f"{job.image.name}: {job.mask_text!r} found with low confidence ({confidence:.2f}); check its edits",
+            stacklevel=2,
+        )
+    return mask
+
+
+def _derived(image: Path, mask, phrase: str | None) -> str:
+    from .photos import open_photo
+
+    picture = np.asarray(open_photo(image)[0])
+    return derived_prompt(picture, load_mask(mask, Image.fromarray(picture).size), phrase or "")

@@ -127,11 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     batch = commands.add_parser(
         "batch",
-        help="many edits from a JSON-lines file; resumable, split over processes by accelerate launch",
-        description="One JSON object a line: image, mask, prompt, and color or reference (optional "
-        "reference_mask, reference_prompt, seed, output); paths relative to the file.",
+        help="many edits: a folder of photos in some colors, or a JSON-lines file; resumable, split by accelerate",
+        description="A folder of photos with --masks MASKDIR (same file names) or --mask-text PHRASE, and "
+        "--colors: every photo in every color, written as <photo>-<color>.png. Or a JSON-lines file, one "
+        "object a line: image, mask, prompt, and color or reference (optional reference_mask, "
+        "reference_prompt, seed, output); paths relative to the file. An output that exists is done.",
     )
-    batch.add_argument("jobs", type=Path, help="JOBS.jsonl")
+    batch.add_argument("jobs", type=Path, help="a folder of photos, or JOBS.jsonl")
+    batch.add_argument("--masks", type=Path, metavar="MASKDIR", help="folder: each photo's mask, by file name")
+    batch.add_argument("--mask-text", metavar="PHRASE", help="folder: the object a phrase names, found in each")
+    batch.add_argument("--colors", help="folder: the colors, separated by ';' (names, #hex, r,g,b)")
+    batch.add_argument("--prompt", help="folder: the photos' prompt (default: derived from each object's color)")
     batch.add_argument("-o", "--output", required=True, type=Path, help="output folder")
     _run_options(batch)
     batch.add_argument("--json", action="store_true", help="print one JSON object with the records of this run")
@@ -623,10 +629,16 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    from .batch import read_jobs
+    from .batch import folder_jobs, read_jobs
     from .batch import run_batch as run_jobs
+    from .colorways import split_colors
 
-    jobs = read_jobs(args.jobs)  # every line checked before the model loads
+    if args.jobs.is_dir():  # every photo, mask and color checked before the model loads
+        jobs = folder_jobs(args.jobs, split_colors(args.colors or ""), args.masks, args.mask_text, args.prompt)
+    elif any(v is not None for v in (args.masks, args.mask_text, args.colors, args.prompt)):
+        raise ColorEditError("--masks, --mask-text, --colors and --prompt go with a folder of photos, not a jobs file")
+    else:
+        jobs = read_jobs(args.jobs)  # every line checked before the model loads
     if args.output.exists() and not args.output.is_dir():
         raise ColorEditError(f"output {args.output} is a file: give a folder")
     config = preset(args.preset)
@@ -638,7 +650,10 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"done": len(records), "jobs": len(jobs), "records": records}))
     else:
-        print(f"{len(records)} edits written to {args.output} ({len(jobs)} jobs in all)", file=sys.stderr)
+        print(
+            f"{len(records)} edits written to {args.output} ({len(jobs)} jobs in all; an output already there is done)",
+            file=sys.stderr,
+        )
     return 0
 
 

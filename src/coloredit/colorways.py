@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .colors import delta_e00, parse_color, rgb_to_lab, to_hex
+from .colors import delta_e00, name_color, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
 from .exact import base_color
 from .images import check_output, save_atomic
@@ -33,10 +33,14 @@ def split_colors(text: str) -> list[str]:
     return colors
 
 
+def color_slug(color: str) -> str:
+    """The color reduced to letters, digits and dashes, for file names ("#1F4FFF" -> "1F4FFF")."""
+    return "-".join(filter(None, re.split(r"[^0-9A-Za-z]+", color))) or "color"
+
+
 def file_name(index: int, color: str) -> str:
-    """`<index>-<color>.png`, the color reduced to letters, digits and dashes."""
-    safe = "-".join(filter(None, re.split(r"[^0-9A-Za-z]+", color))) or "color"
-    return f"{index}-{safe}.png"
+    """`<index>-<color>.png`."""
+    return f"{index}-{color_slug(color)}.png"
 
 
 def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
@@ -104,3 +108,8 @@ def write_colorways(
     labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
     save_atomic(contact_sheet(source, images, labels), paths[-1], force=force)
     return records
+
+
+def derived_prompt(image: np.ndarray, mask: np.ndarray, phrase: str = "") -> str:
+    """'a {the object's color} {phrase or object}': what the edit's prompt needs when the user gives none."""
+    return f"a {name_color(base_color(image, mask))} {phrase.strip() or 'object'}"
