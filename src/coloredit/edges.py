@@ -1,7 +1,8 @@
 """Masks as people make them, moved to the object's true edge before an edit: a brush spills onto the floor
 or stops short, SAM and text masks are a pixel or three off, and the old color survives along the outline.
 
-The given mask says roughly where the object is; its pixels say where its edge is. Within `EDGE_BAND` pixels
+The given mask says roughly where the object is; its pixels say where its edge is. Within a band of
+`EDGE_SHARE` of the image's longer side (at least `EDGE_BAND` pixels: a brush's spill grows with the picture)
 either side of the given outline each pixel goes to the object or to the background by which color model it
 is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings just past the
 band); what is kept is connected to the sure interior. A refinement that moves more than `MAX_CHANGE` of the
@@ -17,7 +18,8 @@ from scipy import ndimage
 
 from .colors import rgb_to_lab
 
-EDGE_BAND = 5  # px either side of the given outline where the edge is looked for
+EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
+EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PBR), at any size
 RING = 3  # the background model: pixels up to this many bands past the mask
 CLUSTERS = 6  # colors per model: a shaded object and a textured floor have several
 SURE = 3.0  # CIELAB: a pixel this much nearer one side's colors than the other's moves; else the mask decides
@@ -68,9 +70,16 @@ def split_band(
     return mask
 
 
-def refine_mask(image: np.ndarray, mask: np.ndarray, band: int = EDGE_BAND) -> np.ndarray:
-    """The mask with its outline moved to the object's edge in `image` (H x W x 3 uint8), within `band` px."""
+def edge_band(shape: tuple[int, ...]) -> int:
+    """Pixels either side of a mask's outline where `refine_mask` looks for the edge, for an image's shape."""
+    return max(EDGE_BAND, round(EDGE_SHARE * max(shape[:2])))
+
+
+def refine_mask(image: np.ndarray, mask: np.ndarray, band: int | None = None) -> np.ndarray:
+    """The mask with its outline moved to the object's edge in `image` (H x W x 3 uint8), within `band` px
+    (default `edge_band`)."""
     mask = np.asarray(mask, dtype=bool)
+    band = edge_band(mask.shape) if band is None else band
     inner = ndimage.binary_erosion(mask, iterations=band)
     grown = ndimage.binary_dilation(mask, iterations=band)
     ring = ndimage.binary_dilation(mask, iterations=RING * band) & ~grown
