@@ -72,6 +72,27 @@ def test_recolor_api_with_gradio_client(server, scene, tmp_path):
         )
 
 
+def test_three_concurrent_requests_each_get_their_own_color(server, scene, tmp_path):
+    from gradio_client import Client, handle_file
+
+    from coloredit.colors import parse_color
+
+    Image.fromarray(scene.image).save(tmp_path / "image.png")
+    Image.fromarray(scene.mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    client = Client(server, verbose=False)
+    colors = ["#2040e0", "#20c040", "#e0c020"]
+    jobs = [
+        client.submit(
+            handle_file(tmp_path / "image.png"), handle_file(tmp_path / "mask.png"), c, None, "", api_name="/recolor"
+        )
+        for c in colors
+    ]
+    objects = [np.asarray(Image.open(job.result(timeout=300)).convert("RGB"))[scene.mask].mean(axis=0) for job in jobs]
+    for obj, color in zip(objects, colors, strict=True):  # each nearest its own color of the three
+        distances = [np.abs(obj - parse_color(c)).sum() for c in colors]
+        assert colors[int(np.argmin(distances))] == color
+
+
 def test_the_api_answers_files_that_are_no_image_with_our_own_line(server, scene, tmp_path):
     """Gradio's own decoding said "Could not preprocess input component"; our checks read the files instead."""
     from gradio_client import Client, handle_file

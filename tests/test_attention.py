@@ -13,6 +13,7 @@ from coloredit.attention import (
     ReferenceAppearance,
     SourceStructure,
     ValueAlignment,
+    installed,
 )
 from coloredit.inversion import NoiseSchedule
 
@@ -55,15 +56,12 @@ def test_value_alignment_touches_only_chosen_layers_and_early_steps(pipe, up_blo
     )
     schedule = NoiseSchedule(pipe.scheduler, 10)
     controller = EditController(config, len(schedule), schedule.num_train_timesteps)
-    previous = controller.install(pipe.unet)
-    try:
+    with installed(pipe.unet, controller.processors(pipe.unet)):
         latents, text = torch.randn(6, 4, 8, 8), torch.randn(6, 16, 32)
         with torch.no_grad():
             for step, timestep in enumerate(schedule.timesteps):
                 controller.set_step(step, timestep)
                 pipe.unet(latents, timestep, encoder_hidden_states=text)
-    finally:
-        pipe.unet.set_attn_processor(previous)
     early_steps = sum(t >= 800 for t in schedule.timesteps)
     assert early_steps == 2  # t in [0.8T, T]: the first 20% of 10 steps
     layers = [n for n in pipe.unet.attn_processors if n.endswith("attn2.processor") and n.startswith("up_blocks")]
@@ -160,14 +158,10 @@ def test_every_edit_kind_acts_in_a_full_edit(pipe):
     schedule = NoiseSchedule(pipe.scheduler, 5)
     regions = {"target": torch.ones(1, 1, 8, 8), "reference": torch.ones(1, 1, 8, 8)}
     controller = EditController(config, 5, 1000, regions=regions)
-    previous = controller.install(pipe.unet)
-    try:
-        with torch.no_grad():
-            for step, timestep in enumerate(schedule.timesteps):
-                controller.set_step(step, timestep)
-                out = pipe.unet(torch.randn(6, 4, 8, 8), timestep, encoder_hidden_states=torch.randn(6, 16, 32)).sample
-    finally:
-        pipe.unet.set_attn_processor(previous)
+    with installed(pipe.unet, controller.processors(pipe.unet)), torch.no_grad():
+        for step, timestep in enumerate(schedule.timesteps):
+            controller.set_step(step, timestep)
+            out = pipe.unet(torch.randn(6, 4, 8, 8), timestep, encoder_hidden_states=torch.randn(6, 16, 32)).sample
     kinds = {kind for _, kind in controller.applied}
     assert kinds == {"structure", "appearance", "mutual", "cross_maps", "value_alignment"}
     assert torch.isfinite(out).all()

@@ -6,9 +6,10 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from coloredit.bench.manifest import load_manifest
-from coloredit.bench.metrics.color import L1HSVObject, L1HueObject, l1_hsv, l1_hue
+from coloredit.bench.metrics.color import L1HSVObject, L1HueObject
 from coloredit.bench.metrics.structure import CannySSIM, psnr, ssim
 from coloredit.errors import ColorEditError
+from coloredit.measure import l1_hsv, l1_hue
 
 RNG = np.random.default_rng(0)
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from coloredit.bench.metrics.color import delta_e_object
 from coloredit.cli import main
 from coloredit.colors import parse_color
 from coloredit.colorways import file_name, split_colors
 from coloredit.images import feather_radius, feather_weights
+from coloredit.measure import delta_e_object
 from coloredit.toy.render import draw, recolor, render
 
 

@@ -6,12 +6,12 @@ import pytest
 from scipy import ndimage
 
 from coloredit import exact
-from coloredit.bench.metrics.color import appearance, delta_e_object, interior
 from coloredit.colors import COLOR_TERMS, delta_e00, hue_distance, name_color, rgb_to_lab
 from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard
 from coloredit.exact import recolor as recolor_in_light
 from coloredit.light import SceneLight, estimate
 from coloredit.masks import salient_object
+from coloredit.measure import appearance, delta_e_object, interior
 from coloredit.toy.render import draw, render, sample_color
 from coloredit.toy.render import recolor as recolor_spec
 

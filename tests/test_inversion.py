@@ -4,6 +4,7 @@ import torch
 from conftest import smooth
 
 from coloredit import ColorEditPipeline, Inversion, preset
+from coloredit.accounting import counting
 from coloredit.inversion import NoiseSchedule, ddim_inversion, ddim_step, guided_ddim, null_text_inversion
 from coloredit.tiny import tiny_components
 
@@ -52,12 +53,11 @@ def test_guided_ddim_steps_an_unguided_entry_with_its_conditional_estimate_alone
     latents = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3))
     cond = pipe.encode_text(["a red car", "a blue car"])
     empty = pipe.encode_text([""]).expand(6, -1, -1)
-    pipe.ledger.rows.clear()
-    with torch.no_grad():
+    with torch.no_grad(), counting() as ledger:
         both = guided_ddim(
             pipe.predict_noise, latents, cond, lambda step: empty[:1].repeat(2, 1, 1), schedule, 7.5, guided=[0]
         )
-    assert pipe.ledger.rows[pipe.ledger.stage] == 3 * 6
+    assert ledger.rows[ledger.stage] == 3 * 6
     guided = guided_denoise(pipe, latents[:1], cond[:1], empty, schedule, 7.5)
     unguided = guided_denoise(pipe, latents[1:], cond[1:], cond[1:].expand(6, -1, -1), schedule, 1.0)
     torch.testing.assert_close(both, torch.cat([guided, unguided]), atol=1e-5, rtol=1e-5)

@@ -8,9 +8,8 @@ import pytest
 from PIL import Image
 from skimage.color import deltaE_ciede2000, hsv2rgb, rgb2hsv, rgb2lab
 
+from coloredit.baselines import pixel_edit
 from coloredit.bench.methods import get_methods
-from coloredit.bench.methods.pixel import pixel_edit
-from coloredit.bench.metrics.color import interior
 from coloredit.bench.metrics.oracle import (
     BackgroundKept,
     Blotchy,
@@ -21,6 +20,7 @@ from coloredit.bench.metrics.oracle import (
 )
 from coloredit.bench.report import summarize, write_report
 from coloredit.colors import linear_to_srgb, srgb_to_linear
+from coloredit.measure import interior
 
 RNG = np.random.default_rng(3)
 

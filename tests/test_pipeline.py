@@ -134,7 +134,7 @@ def test_reference_inversion_is_cached_by_content(pipe, photo, fast_config):
 def test_exact_color_matches_the_oracle_render(pipe, fast_config):
     """With exact color on, a rendered object asked for a hex looks like the renderer's own drawing of it
     in that color (the oracle), whatever the tiny random model draws; nothing outside the feather changes."""
-    from coloredit.bench.metrics.color import appearance, delta_e_object
+    from coloredit.measure import appearance, delta_e_object
     from coloredit.toy.render import draw, recolor, render
 
     scene = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
@@ -309,3 +309,30 @@ def test_mask_refine_off_keeps_the_mask_exactly_as_given(pipe, photo, fast_confi
     config = fast_config.replace(mask_refine="off")
     out = pipe("a red car", mask_path, image=image_path, color="#2040ff", config=config)
     assert np.array_equal(out.mask, load_mask(mask_path, (128, 96))) and out.mask_change == 0.0
+
+
+def test_edits_from_three_threads_on_one_pipeline_equal_the_same_edits_one_by_one(pipe, photo):
+    """No per-edit state on the shared pipeline: each thread's edit is its own color, byte for byte the edit
+    made alone, and counts its own U-Net calls (a shared ledger or processors would mix them up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    image, mask = photo
+    colors = ["#2040e0", "#20c040", "#e0a020"]
+    config = preset().replace(num_inference_steps=4, inversion="ddim")
+
+    def edit(color):
+        return pipe("a red car", mask, image=image, color=color, config=config)
+
+    pipe.inversion_cache.clear()
+    alone = [edit(color) for color in colors]
+    pipe.inversion_cache.clear()  # the threads invert too, while the others denoise
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(edit, colors))
+    for solo, threaded in zip(alone, together, strict=True):
+        assert np.array_equal(np.asarray(solo.image), np.asarray(threaded.image))
+    # one edit pays the source's inversion, the others find it cached: alone, and in whichever thread is first
+    calls = sorted(out.unet["calls"] for out in together)
+    assert calls == sorted(out.unet["calls"] for out in alone) and calls[0] < calls[-1]
+    objects = [np.asarray(out.image)[load_mask(mask, (128, 96))].mean(axis=0) for out in together]
+    for edit_index, channel in ((0, 2), (1, 1), (2, 0)):  # the blue edit the bluest object, and so on
+        assert np.argmax([obj[channel] for obj in objects]) == edit_index

@@ -140,11 +140,11 @@ def test_both_objects_of_a_two_object_prompt_take_their_colors(toy):
 
 def test_edit_by_phrase_recolors_that_object_and_keeps_the_background(toy, tmp_path):
     """`coloredit edit --mask-text`: end to end from the command line, no mask painted."""
-    from coloredit.bench.metrics.color import object_lab
     from coloredit.cli import main
     from coloredit.colors import delta_e00, rgb_to_lab
     from coloredit.images import feather_radius, feather_weights
     from coloredit.masks import attention_mask
+    from coloredit.measure import object_lab
     from coloredit.toy.render import render
 
     scene = render(MASK_SEEDS[0], objects=2)

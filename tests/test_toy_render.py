@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from coloredit.bench.metrics.color import object_lab
 from coloredit.colors import BASIC_COLORS, COLOR_TERMS, delta_e00, name_color, rgb_to_lab
+from coloredit.measure import object_lab
 from coloredit.toy.evaluate import basic_name
 from coloredit.toy.models import MAX_TOKENS, toy_tokenizer
 from coloredit.toy.render import COLORS, SHAPES, STYLES, draw, recolor, render, sample_scene

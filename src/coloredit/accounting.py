@@ -1,10 +1,16 @@
-"""What an edit costs, per stage: U-Net forward calls, batch rows, and seconds."""
+"""What an edit costs, per stage: U-Net forward calls, batch rows, and seconds.
+
+Each edit counts in its own ledger, current for its thread (a context variable), and returns it: nothing of
+one edit is left on the shared pipeline for another to overwrite.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 
 class CostLedger:
@@ -41,3 +47,22 @@ class CostLedger:
 
     def seconds_summary(self) -> dict[str, float]:
         return {stage: round(value, 4) for stage, value in self.seconds.items()}
+
+
+_CURRENT: ContextVar[CostLedger | None] = ContextVar("coloredit_ledger", default=None)
+
+
+@contextmanager
+def counting() -> Iterator[CostLedger]:
+    """A fresh ledger that the U-Net calls of this thread are counted in, for the block."""
+    ledger = CostLedger()
+    token = _CURRENT.set(ledger)
+    try:
+        yield ledger
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_ledger() -> CostLedger:
+    """The ledger of the edit running in this thread; outside one, a ledger nobody reads."""
+    return _CURRENT.get() or CostLedger()

@@ -11,6 +11,7 @@ result in place. Only the last `KEEP` edits' files are kept on disk, and the app
 
 import shutil
 import tempfile
+import threading
 import weakref
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from .images import load_mask, save_atomic
 from .validate import check_colors, check_reference
 
 TITLE = "coloredit: this object, in exactly that color"
+CONCURRENT = 4  # edits in flight at once (each holds its images; the U-Net runs them one after another)
 KEEP = 4  # edits whose files stay on disk (the page shows the last; a browser may still be fetching the one before)
 COLOR_RULE = (
     "Typed colors win over the picker (picking a color clears them); with a reference image the picker is unused."
@@ -68,14 +70,18 @@ class App:
         self.out = Path(out) if out else Path(tempfile.mkdtemp(prefix="coloredit-app-"))
         self.out.mkdir(parents=True, exist_ok=True)
         self._folders: list[Path] = []
+        self._folders_lock = threading.Lock()  # edits of several users finish in any order
         if out is None:
             weakref.finalize(self, shutil.rmtree, self.out, True)
 
     def _new_folder(self) -> Path:
         folder = Path(tempfile.mkdtemp(dir=self.out))
-        self._folders.append(folder)
-        while len(self._folders) > KEEP:
-            shutil.rmtree(self._folders.pop(0), ignore_errors=True)
+        with self._folders_lock:
+            self._folders.append(folder)
+            old = self._folders[:-KEEP]
+            del self._folders[:-KEEP]
+        for gone in old:
+            shutil.rmtree(gone, ignore_errors=True)
         return folder
 
     def recolor(
@@ -272,7 +278,9 @@ def build(app: App):
             api_output = gr.File()
             api_button = gr.Button()
         api_button.click(api, api_inputs, api_output, api_name="recolor")
-    demo.queue(default_concurrency_limit=1)  # one edit at a time on one model; the others wait in line
+    # Users' edits run in parallel threads; the pipeline lets one at a time use the U-Net (its lock is the only
+    # serialization: `attention.install`), so a small queue limit keeps memory bounded, not correctness.
+    demo.queue(default_concurrency_limit=CONCURRENT)
     return demo
 
 

@@ -19,11 +19,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from .bench.manifest import json_object
 from .colorways import color_slug, derived_prompt
 from .errors import ColorEditError
 from .images import check_output, load_mask, save_atomic
-from .validate import check_colors, check_inputs
+from .validate import check_colors, check_inputs, json_object
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
@@ -145,7 +144,7 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
         check_output(out / job.name, force=True)
         for torn in out.glob(f".{Path(job.name).stem}.*"):  # a temporary file of a run killed with -9
             torn.unlink(missing_ok=True)
-    pipe.inversion_cache_size = max(pipe.inversion_cache_size, 64)
+    pipe.inversion_cache.size = max(pipe.inversion_cache.size, 64)
     found: dict[Path, np.ndarray] = {}
     records = []
     for job in tqdm(mine, desc=f"batch (process {rank + 1} of {world})", disable=not mine):

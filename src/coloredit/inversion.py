@@ -8,6 +8,8 @@ can be saved and reused.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +112,36 @@ class Inversion:
 
 
 @torch.no_grad()
+class InversionCache:
+    """Inversions by content key, the least recently used dropped past `size`; safe across threads, so
+    edits in several threads share one (a reference inverted once for all of them)."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._items: OrderedDict[str, Inversion] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Inversion | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: str, inversion: Inversion) -> None:
+        with self._lock:
+            self._items[key] = inversion
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 def ddim_inversion(
     eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor, schedule: NoiseSchedule, progress: Callable = iter
 ) -> torch.Tensor:

@@ -133,7 +133,7 @@ def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
     """The object `phrase` names ("ball", "red car"), from the cross-attention its words get (every
     cross-attention layer but the coarsest, in the less noisy half of the steps) while the image is
     DDIM-inverted with the prompt "a {phrase}"; at the image's size."""
-    from .attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
+    from .attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController, installed
     from .config import EditConfig
     from .images import load_image, working_size
     from .inversion import NoiseSchedule, ddim_inversion
@@ -145,20 +145,18 @@ def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
     schedule = NoiseSchedule(pipe.scheduler, steps)
     controller = EditController(EditConfig(), steps, schedule.num_train_timesteps, BranchLayout())
     recorder = CrossAttentionRecorder(controller, [0], [tokens], below_timestep=PHRASE_BELOW_TIMESTEP)
-    previous = dict(pipe.unet.attn_processors)
-    pipe.unet.set_attn_processor(
-        {name: EditAttnProcessor(controller, name, [recorder] if _read_cross(name) else []) for name in previous}
-    )
+    processors = {
+        name: EditAttnProcessor(controller, name, [recorder] if _read_cross(name) else [])
+        for name in pipe.unet.attn_processors
+    }
 
     def predict_noise(latents, timestep, embeddings, alpha):
         controller.set_step(0, timestep)
         return pipe.predict_noise(latents, timestep, embeddings, alpha)
 
-    try:
+    with installed(pipe.unet, processors):
         latents = pipe.encode_image(picture.resize(work, Image.Resampling.LANCZOS))
         ddim_inversion(predict_noise, latents, pipe.encode_text([prompt]), schedule, pipe.progress_bar)
-    finally:
-        pipe.unet.set_attn_processor(previous)
     heat = heat_from_maps(recorder.maps, 1, tuple(latents.shape[-2:]), picture.size)[0]
     mask = refine(np.asarray(picture), heat, PHRASE_THRESHOLD)
     if not mask.any() or mask.all():

@@ -6,11 +6,11 @@ inversion.py (1), images.py (2, paste-back), attention/ (4, 5), latents.py (6, 7
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import warnings
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,15 +23,23 @@ from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from . import exact, light, photos
-from .accounting import CostLedger
-from .attention import BRANCHES, BranchLayout, EditController, reference_of, target_name
+from .accounting import counting, current_ledger
+from .attention import BRANCHES, BranchLayout, EditController, installed, reference_of, target_name, unet_lock
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
 from .edges import refine_mask
 from .errors import ColorEditError
 from .families import check_family, family_of, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
-from .inversion import Inversion, NoiseSchedule, ddim_inversion, guided_ddim, null_text_inversion, shifted_trajectory
+from .inversion import (
+    Inversion,
+    InversionCache,
+    NoiseSchedule,
+    ddim_inversion,
+    guided_ddim,
+    null_text_inversion,
+    shifted_trajectory,
+)
 from .latents import (
     BackgroundRestore,
     CleanColorTransfer,
@@ -123,6 +131,18 @@ class ColorEditOutput:
         return self.reference_prompts[0]
 
 
+def one_edit_at_a_time(method):
+    """Hold the U-Net's lock for the whole edit (inversions, attention processors, denoising) and count its
+    cost in its own ledger: edits from several threads on one pipeline wait for each other, each correct."""
+
+    @functools.wraps(method)
+    def edit(self, *args, **kwargs):
+        with unet_lock(self.unet), counting():
+            return method(self, *args, **kwargs)
+
+    return edit
+
+
 class ColorEditPipeline(DiffusionPipeline):
     """ColorEdit on the components of any Stable Diffusion 1.x/2.x or XL model with CrossAttnUpBlock2Ds (XL's
     second text encoder and tokenizer given as `text_encoder_2`, `tokenizer_2`; `families.py`)."""
@@ -156,9 +176,7 @@ class ColorEditPipeline(DiffusionPipeline):
         self.register_to_config(force_zeros_for_empty_prompt=force_zeros_for_empty_prompt)
         self.family = family_of(self)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
-        self.ledger = CostLedger()
-        self.inversion_cache: OrderedDict[str, Inversion] = OrderedDict()
-        self.inversion_cache_size = 8
+        self.inversion_cache = InversionCache()
 
     @classmethod
     def from_pretrained(cls, model: str | Path | None = None, **kwargs) -> ColorEditPipeline:
@@ -180,6 +198,7 @@ class ColorEditPipeline(DiffusionPipeline):
 
     # ----------------------------------------------------------------------------------------------
     @torch.no_grad()
+    @one_edit_at_a_time
     def __call__(
         self,
         prompt: str,
@@ -202,7 +221,7 @@ class ColorEditPipeline(DiffusionPipeline):
         config = config or preset()
         colors = [color] if color is None or isinstance(color, str) else list(color)
         check_inputs(mask, image, reference, colors, reference_mask)  # fail before any slow step
-        self.ledger = CostLedger()
+        ledger = current_ledger()  # this edit's own (`one_edit_at_a_time`)
         schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
 
         # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size
@@ -229,12 +248,12 @@ class ColorEditPipeline(DiffusionPipeline):
         # 4.-7. Denoise reference(s), source and target(s) together: V alignment (4) and structure (5) in the
         #       attention processors, latent blending (6) and background restore (7) after each step.
         latents: dict[str, torch.Tensor] = {}
-        with self.ledger.stage_of("edit"):
+        with ledger.stage_of("edit"):
             for first in range(0, len(refs), targets_per_batch):
                 chunk = self.denoise_branches(source, refs[first : first + targets_per_batch], schedule, config)
                 latents.update({_renumber(name, first): z for name, z in chunk.items()})
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
-        with self.ledger.stage_of("decode"):
+        with ledger.stage_of("decode"):
             source_image = source.original or self.decode(latents["source"])
             edits = [
                 self.finish(latents[target_name(i)], source_image, ref, source, config) for i, ref in enumerate(refs)
@@ -252,8 +271,8 @@ class ColorEditPipeline(DiffusionPipeline):
             mask=used_mask,
             mask_change=float(source.mask.sum() / given.sum() - 1.0),
             inversion=source.inversion,
-            unet=self.ledger.unet_summary(),
-            seconds=self.ledger.seconds_summary(),
+            unet=ledger.unet_summary(),
+            seconds=ledger.seconds_summary(),
         )
 
     def edit_objects(
@@ -290,7 +309,7 @@ class ColorEditPipeline(DiffusionPipeline):
         original = load_image(image, "image")
         work = working_size(*original.size, self.native_size, self.size_multiple)
         if inversion is None:
-            with self.ledger.stage_of("inversion"):
+            with current_ledger().stage_of("inversion"):
                 inversion = self.invert(original.resize(work, Image.Resampling.LANCZOS), prompt, schedule, config)
         elif inversion.timesteps != schedule.timesteps:
             raise ColorEditError("the given inversion was made with other timesteps (number of steps)")
@@ -312,9 +331,9 @@ class ColorEditPipeline(DiffusionPipeline):
         editing several objects or images to one reference inverts it once."""
         method = method or config.inversion
         key = self.inversion_key(image, prompt, schedule, config, method)
-        if key in self.inversion_cache:
-            self.inversion_cache.move_to_end(key)
-            return self.inversion_cache[key]
+        cached = self.inversion_cache.get(key)
+        if cached is not None:
+            return cached
         cond = self.encode_text([prompt])
         trajectory = ddim_inversion(self.predict_noise, self.encode_image(image), cond, schedule, self.progress_bar)
         uncond = None
@@ -336,9 +355,7 @@ class ColorEditPipeline(DiffusionPipeline):
                     loss_scale=1024.0 if self.unet.dtype == torch.float16 else 1.0,
                 )
         inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
-        self.inversion_cache[key] = inversion
-        while len(self.inversion_cache) > self.inversion_cache_size:
-            self.inversion_cache.popitem(last=False)
+        self.inversion_cache.put(key, inversion)
         return inversion
 
     def inversion_key(
@@ -377,7 +394,7 @@ class ColorEditPipeline(DiffusionPipeline):
         the exact RGB. From an image: inverted like a source, with `reference_prompt` or, by default,
         the source prompt naming the reference's nearest color word."""
         empty = self.encode_text([""])
-        with self.ledger.stage_of("reference"):
+        with current_ledger().stage_of("reference"):
             if color is not None:
                 rgb = parse_color(color)
                 if config.color_reference == "recolor" and source.inversion is not None:
@@ -545,8 +562,7 @@ class ColorEditPipeline(DiffusionPipeline):
         restore = BackgroundRestore(
             round(config.background_start * steps), latent_mask(s.region, config.mask_dilation), layout.targets
         )
-        previous = controller.install(self.unet)
-        try:
+        with installed(self.unet, controller.processors(self.unet)):
             final = guided_ddim(
                 self.predict_noise,
                 torch.cat([branch.initial_latents for branch in rows]),
@@ -560,8 +576,6 @@ class ColorEditPipeline(DiffusionPipeline):
                 progress=self.progress_bar,
                 guided=[names.index(name) for name in layout.guided],
             )
-        finally:
-            self.unet.set_attn_processor(previous)
         return dict(zip(names, final.split(1), strict=True))
 
     @staticmethod
@@ -612,7 +626,7 @@ class ColorEditPipeline(DiffusionPipeline):
         work = (self.native_size, self.native_size)
         latents = torch.cat([self.initial_noise(seed, work) for seed in seeds])
         empty = self.encode_text([""]).expand(len(prompts), -1, -1)
-        with self.ledger.stage_of("generate"):
+        with current_ledger().stage_of("generate"):
             final = guided_ddim(
                 self.predict_noise,
                 latents,
@@ -645,7 +659,7 @@ class ColorEditPipeline(DiffusionPipeline):
         cumulative alpha, by default the timestep's); every call is counted in the ledger."""
         if embeddings.shape[0] != latents.shape[0]:
             embeddings = embeddings.expand(latents.shape[0], -1, -1)
-        self.ledger.record_unet(latents.shape[0])
+        current_ledger().record_unet(latents.shape[0])
         dtype = self.unet.dtype
         inputs = self.family.unet_kwargs(self, embeddings.to(dtype), latents)
         out = self.unet(latents.to(dtype), timestep, **inputs).sample

@@ -4,6 +4,7 @@ masks, references, colors and outputs here before any model loads, so a mistake 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from .colors import parse_color
@@ -11,7 +12,7 @@ from .errors import ColorEditError
 from .images import ImageLike, check_output, load_mask
 from .photos import open_photo
 
-__all__ = ["check_colors", "check_inputs", "check_output", "check_prompts", "check_reference"]
+__all__ = ["check_colors", "check_inputs", "check_output", "check_prompts", "check_reference", "json_object"]
 
 
 def check_colors(colors: Sequence[str]) -> None:
@@ -60,3 +61,14 @@ def check_prompts(size: tuple[int, int], points, negative, box) -> None:
             raise ColorEditError(f"box {x0:g},{y0:g},{x1:g},{y1:g} has no area: give X0,Y0,X1,Y1 with X1>X0, Y1>Y0")
     if not points and not negative and box is None:
         raise ColorEditError("give a point or a box")
+
+
+def json_object(text: str, where: str) -> dict:
+    """One JSON-lines record, or a ColorEditError naming `where`."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ColorEditError(f"{where}: not valid JSON ({error.msg})") from None
+    if not isinstance(record, dict):
+        raise ColorEditError(f"{where}: expected a JSON object")
+    return record

@@ -1,9 +1,10 @@
 """Attention interventions: one small `AttentionEdit` each, applied by the layer's processor, switched
-by an `EditController`."""
+by an `EditController`, put on a U-Net by `installed`."""
 
 from .appearance import ReferenceAppearance
 from .base import BRANCHES, AttentionEdit, BranchLayout, EditAttnProcessor, reference_of, target_name
 from .controller import EditController
+from .install import installed, unet_lock
 from .mutual import MutualSelfAttention
 from .recorder import CrossAttentionRecorder
 from .structure import SourceCrossAttentionMaps, SourceStructure
@@ -21,7 +22,9 @@ __all__ = [
     "SourceCrossAttentionMaps",
     "SourceStructure",
     "ValueAlignment",
+    "installed",
     "reference_of",
     "target_name",
     "token_adain",
+    "unet_lock",
 ]

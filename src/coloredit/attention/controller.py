@@ -1,5 +1,5 @@
 """The controller: knows the batch layout, the current step and which layer gets which intervention,
-and installs one processor per attention layer, with that layer's edits, by `unet.set_attn_processor`."""
+and makes one processor per attention layer, with that layer's edits (`install.installed` puts them on)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,8 @@ class EditController:
                 edits.append(ValueAlignment(self))
         return edits
 
-    def install(self, unet) -> dict:
-        """Put a processor on every attention layer; returns the previous ones to restore."""
-        previous = dict(unet.attn_processors)
+    def processors(self, unet) -> dict:
+        """A processor for every attention layer of `unet`, with that layer's edits (`install.installed`
+        puts them on)."""
         cross_up = {i for i, block in enumerate(unet.up_blocks) if getattr(block, "has_cross_attention", False)}
-        unet.set_attn_processor(
-            {name: EditAttnProcessor(self, name, self.edits_for(name, cross_up)) for name in previous}
-        )
-        return previous
+        return {name: EditAttnProcessor(self, name, self.edits_for(name, cross_up)) for name in unet.attn_processors}

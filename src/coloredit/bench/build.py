@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController
+from ..attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController, installed
 from ..colors import COLOR_WORDS, name_color, parse_color
 from ..config import EditConfig
 from ..errors import ColorEditError
@@ -124,18 +124,13 @@ def generate_with_word_masks(
     recorder = CrossAttentionRecorder(
         controller, rows, [word_token_indices(pipe.tokenizer, p, w) for p, w in zip(prompts, words, strict=True)]
     )
-    previous = dict(pipe.unet.attn_processors)
-    pipe.unet.set_attn_processor(
-        {
-            name: EditAttnProcessor(
-                controller,
-                name,
-                [recorder] if name.startswith("up_blocks") and name.endswith("attn2.processor") else [],
-            )
-            for name in previous
-        }
-    )
-    try:
+    processors = {
+        name: EditAttnProcessor(
+            controller, name, [recorder] if name.startswith("up_blocks") and name.endswith("attn2.processor") else []
+        )
+        for name in pipe.unet.attn_processors
+    }
+    with installed(pipe.unet, processors):
         final = guided_ddim(
             pipe.predict_noise,
             latents,
@@ -145,8 +140,6 @@ def generate_with_word_masks(
             guidance,
             progress=pipe.progress_bar,
         )
-    finally:
-        pipe.unet.set_attn_processor(previous)
     heat = heat_from_maps(recorder.maps, len(prompts), tuple(latents.shape[-2:]), work)
     return [pipe.decode(z) for z in final.split(1)], list(heat > HEAT_THRESHOLD)
 

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ColorEditError
+from ..validate import json_object
 
 SPLITS = ("synthetic", "real")
 TARGET_KINDS = ("reference", "hex")
@@ -56,17 +57,6 @@ class Sample:
 
     def path(self, root: Path, field: str) -> Path:
         return root / getattr(self, field)
-
-
-def json_object(text: str, where: str) -> dict:
-    """One JSON-lines record, or a ColorEditError naming `where`."""
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ColorEditError(f"{where}: not valid JSON ({error.msg})") from None
-    if not isinstance(record, dict):
-        raise ColorEditError(f"{where}: expected a JSON object")
-    return record
 
 
 def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> Sample:

@@ -92,7 +92,7 @@ def caption(obj: pbr.PbrObject) -> str:
 def noise_floor(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> float:
     """Median per-pixel CIEDE2000 between two renders of one scene with different sampler seeds, over the
     object's interior (the same statistic as the appearance metric)."""
-    from .metrics.color import appearance
+    from ..measure import appearance
 
     return appearance(first, second, mask)
 

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         chosen_counts = (("tune", args.tune), ("test", args.test), ("ood", args.ood), ("generated", args.generated))
         counts = {split: n for split, n in chosen_counts if n}
-        pipe.inversion_cache_size = 4 * sum(counts.values())  # sources and references, shared by the methods
+        pipe.inversion_cache.size = 4 * sum(counts.values())  # sources and references, shared by the methods
         chosen = list(VARIANTS)
         if args.variants:
             unknown = set(args.variants.split("|")) - set(VARIANTS)

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..bench.metrics.color import hue_spread, interior, object_lab
 from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..config import EDITS_OFF, EditConfig, preset
 from ..errors import ColorEditError
 from ..images import feather_radius, feather_weights, save_atomic
 from ..masks import attention_mask
+from ..measure import hue_spread, interior, object_lab
 from .demo import sheet
 from .detector import Detector
 from .evaluate import OBJECT_DIFFERS, oracle_scores, plate
@@ -230,7 +230,7 @@ def generated_scores(
 
 
 def run_pixel(method: str, edit: Edit) -> np.ndarray:
-    from ..bench.methods.pixel import pixel_edit
+    from ..baselines import pixel_edit
     from ..colors import prompt_color
 
     source, reference = edit.source, None if edit.kind == "hex" else edit.reference.image

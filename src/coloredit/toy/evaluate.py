@@ -16,10 +16,10 @@ import torch
 from scipy import ndimage
 from tqdm import tqdm
 
-from ..bench.metrics.color import appearance, delta_e_object, hue_spread, object_lab
 from ..colors import BASIC_COLORS, COLOR_TERMS, delta_e00, lab_to_rgb, name_color, rgb_to_lab, to_hex
 from ..config import EDITS_OFF
 from ..images import feather_radius, feather_weights
+from ..measure import appearance, delta_e_object, hue_spread, object_lab
 from .render import SHAPES, STYLES, Scene, draw, render
 
 HELD_OUT_SEEDS = {"v2": 60_000_000, "toon": 61_000_000}  # no training or tuning set draws here

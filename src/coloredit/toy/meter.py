@@ -16,9 +16,9 @@ from functools import lru_cache
 import numpy as np
 from tqdm import tqdm
 
-from ..bench.metrics.color import interior
 from ..colors import delta_e00, linear_to_srgb, rgb_to_lab
 from ..exact import to_linear
+from ..measure import interior
 from .render import Scene, render
 
 METER_SEED = 95_000_000  # renders the meter is fitted on; no other set draws from this range

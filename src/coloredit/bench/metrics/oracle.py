@@ -11,8 +11,8 @@ import numpy as np
 from scipy import ndimage
 
 from ...colors import delta_e00, linear_to_srgb, rgb_to_lab, srgb_to_linear
+from ...measure import hue_spread, interior
 from .base import MeanMetric
-from .color import hue_spread, interior
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear sRGB to relative luminance
 BLOTCHY = 15.0  # hue spread above the oracle's, degrees, that reads as blotchy

@@ -1,0 +1,81 @@
+"""The house's import graph, read with `ast` from the sources: no circle among modules, and no import running
+back up a layer: the library, then the toy world built on it, then the benchmark built on both, then the front
+ends (the CLI and the app)."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parents[1] / "src" / "coloredit"
+FRONT_ENDS = {"coloredit.cli", "coloredit.app", "coloredit.__main__"}
+LAYERS = ("coloredit.toy", "coloredit.bench")  # above the library, in this order
+
+
+def module_name(path: Path) -> str:
+    parts = ["coloredit", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that `path` imports, at the top or inside a function (a lazy import is one too)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name and target != "coloredit":
+                found.add(target)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    return {module_name(p): imports_of(p, modules) for p in paths}
+
+
+def layer(module: str) -> int:
+    if module in FRONT_ENDS:
+        return 1 + len(LAYERS)
+    return next((1 + i for i, prefix in enumerate(LAYERS) if module.startswith(prefix)), 0)
+
+
+def test_the_graph_is_read_from_the_sources():
+    edges = graph()
+    assert "coloredit.pipeline" in edges["coloredit.cli"] or "coloredit.pipeline" in edges["coloredit.app"]
+    assert "coloredit.exact" in edges["coloredit.pipeline"] and len(edges) > 40
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = [(a, b) for a, targets in graph().items() for b in targets if layer(b) > layer(a)]
+    assert upward == []
+
+
+def test_no_circle_among_modules():
+    edges = graph()
+    circles, state = [], {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in sorted(edges.get(module, ())):
+            if state.get(target) == "open":
+                circles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = "done"
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    assert circles == []
