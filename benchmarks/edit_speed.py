@@ -166,10 +166,11 @@ def measure(args) -> dict:
         counts["calls"] += 1
         counts["rows"] += (positional[0] if positional else keywords["sample"]).shape[0]
 
-    config = {"paper": preset("paper"), "fast": preset("coloredit")}.get(args.stage.replace("_cached", ""))
+    fast = preset("coloredit").replace(engine="diffusion")  # the model's cost (auto skips it for most edits)
+    config = {"paper": preset("paper"), "fast": fast}.get(args.stage.replace("_cached", ""))
     if args.stage in COLORWAYS:
         chosen = {"color_reference": args.color_reference} if args.color_reference else {}
-        config = preset("coloredit").replace(**chosen)
+        config = preset("coloredit").replace(engine="diffusion", **chosen)
     if config is not None:
         config = config.replace(num_inference_steps=args.steps)
     photo, mask, swatch = inputs(pipe, 0)

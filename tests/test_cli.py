@@ -42,7 +42,7 @@ def test_cli_edits_with_a_saved_model_folder(photo, model_dir, tmp_path):
             sys.executable,
             "-m",
             "coloredit.cli",
-            *edit_args(image, mask, model_dir, out, "--json", "--mask-refine", "off"),
+            *edit_args(image, mask, model_dir, out, "--json", "--mask-refine", "off", "--engine", "diffusion"),
         ],
         capture_output=True,
         text=True,

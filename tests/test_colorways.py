@@ -41,7 +41,7 @@ def test_colorways_cli_reaches_every_color_against_the_oracle(tmp_path, capsys):
     args = ["colorways", str(tmp_path / "cup.png"), "--mask", str(tmp_path / "mask.png"), "--colors", ",".join(colors)]
     args += ["--prompt", scene.caption, "--model", "toy", "--steps", "10", "--batch", "2", "-o", str(out), "--json"]
     args += ["--set", "scene_light=none"]  # the toy renderer's light is known: a white key of level 1
-    assert main(args) == 0
+    assert main([*args, "--engine", "diffusion"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [r["color"] for r in result["colorways"]] == colors
     assert result["unet"]["by_stage"]["inversion"]["rows"] == 10  # one inversion for every color

@@ -139,7 +139,9 @@ def test_exact_color_matches_the_oracle_render(pipe, fast_config):
 
     scene = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
     oracle = draw(recolor(scene.spec, 0, (0x20, 0xB0, 0x40))).image
-    config = fast_config.replace(exact_color=True, scene_light="none")  # this renderer's light: white, level 1
+    config = fast_config.replace(
+        exact_color=True, scene_light="none", engine="diffusion"
+    )  # this renderer's light: white, level 1
     result = pipe(scene.caption, scene.mask, image=scene.image, color="#20b040", config=config)
     out = np.asarray(result.image)
     pipe.inversion_cache.clear()
@@ -166,7 +168,9 @@ def test_reference_color_comes_from_its_object_never_its_background(pipe, fast_c
         "no mask": dict(reference=Image.fromarray(reference[..., :3])),
         "mask": dict(reference=Image.fromarray(reference[..., :3]), reference_mask=reference[..., 3] > 0),
     }[form]
-    config = fast_config.replace(exact_color=True, scene_light="none")  # this renderer's light: white, level 1
+    config = fast_config.replace(
+        exact_color=True, scene_light="none", engine="diffusion"
+    )  # this renderer's light: white, level 1
     out = np.asarray(pipe(scene.caption, scene.mask, image=scene.image, config=config, **kwargs).image)
     assert np.abs(np.array(lit_albedo(out, scene.mask)) - [30, 180, 60]).max() <= 12
 
@@ -188,7 +192,7 @@ def test_direct_inversion_edits_with_two_rows_a_step(pipe, photo):
     """The default's fast path: no reference rows, no guidance: the target's conditional row and the
     source's."""
     image_path, mask_path = photo
-    config = preset("coloredit").replace(num_inference_steps=6)
+    config = preset("coloredit").replace(num_inference_steps=6, engine="diffusion")
     out = pipe(
         "a red car", mask_path, image=image_path, reference=Image.new("RGB", (32, 24), (30, 200, 90)), config=config
     )
@@ -200,7 +204,7 @@ def test_guidance_one_drops_the_unconditional_rows_and_changes_nothing_else(pipe
     """CFG at scale 1 is the conditional estimate: the edit's rows hold no unconditional half (2 a step for
     a target and the source instead of 3), and the target is what a scale a hair above 1 gives with them."""
     image_path, mask_path = photo
-    config = preset("coloredit").replace(num_inference_steps=6, guidance_scale=1.0)
+    config = preset("coloredit").replace(num_inference_steps=6, guidance_scale=1.0, engine="diffusion")
     args = ("a red car", mask_path)
     swatch = Image.new("RGB", (32, 24), (30, 200, 90))
     plain = pipe(*args, image=image_path, reference=swatch, config=config)
@@ -270,7 +274,7 @@ def test_bad_input_fails_before_any_unet_call(pipe, photo):
 def test_colorways_equal_the_single_edits(pipe, photo, color_reference):
     """Batched targets (two batches, one of two targets and one of one) give each color's single edit."""
     image_path, mask_path = photo
-    config = preset("coloredit").replace(num_inference_steps=6, color_reference=color_reference)
+    config = preset("coloredit").replace(num_inference_steps=6, color_reference=color_reference, engine="diffusion")
     colors = ["navy", "#33cc99", "200,40,40"]
     pipe.inversion_cache.clear()
     batched = pipe("a red car", mask_path, image=image_path, color=colors, config=config, targets_per_batch=2)
@@ -318,7 +322,7 @@ def test_edits_from_three_threads_on_one_pipeline_equal_the_same_edits_one_by_on
 
     image, mask = photo
     colors = ["#2040e0", "#20c040", "#e0a020"]
-    config = preset().replace(num_inference_steps=4, inversion="ddim")
+    config = preset().replace(num_inference_steps=4, inversion="ddim", engine="diffusion")
 
     def edit(color):
         return pipe("a red car", mask, image=image, color=color, config=config)

@@ -12,7 +12,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import DEFAULT_PRESET, DEFAULT_SAM, INVERSIONS, MASK_REFINES, OUTPUT_PROFILES, PRESETS, preset
+from .config import (
+    DEFAULT_PRESET,
+    DEFAULT_SAM,
+    ENGINES,
+    INVERSIONS,
+    MASK_REFINES,
+    OUTPUT_PROFILES,
+    PRESETS,
+    preset,
+)
 from .errors import ColorEditError
 from .models import DEFAULT_RULE, default_model, locate
 
@@ -234,6 +243,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         help="auto (default): move the mask's outline to the object's edge; off: keep the mask exactly as given",
     )
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="auto (default): the exact-color engine alone wherever it makes the model's very edit, the model "
+        "elsewhere; diffusion: always the model; exact: the engine alone, no model loaded",
+    )
+    parser.add_argument(
         "--output-profile",
         choices=OUTPUT_PROFILES,
         help="photo (default): written in the photo's own color profile, unedited pixels byte for byte; srgb: in sRGB",
@@ -411,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         print("coloredit: error: --threads must be at least 1", file=sys.stderr)
         return 2
     set_threads(args.threads)
-    for option in ("mask_refine", "output_profile"):  # config fields with their own flags
+    for option in ("mask_refine", "output_profile", "engine"):  # config fields with their own flags
         if getattr(args, option, None):
             args.overrides.append(f"{option}={getattr(args, option)}")
     try:
@@ -484,7 +499,7 @@ def run_edit(args: argparse.Namespace) -> int:
         checked_prompts(references[0], args.reference_text, args.reference_point, [], args.reference_box)
 
     started = time.perf_counter()
-    pipe = load_pipeline(args.model, args.device, args.dtype)
+    pipe = editor(args, config)
     load_seconds = time.perf_counter() - started
     found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
     masks = args.mask or [found.mask]
@@ -527,6 +542,7 @@ def run_edit(args: argparse.Namespace) -> int:
                     "reference_prompts": [r.reference_prompt for r in results],
                     "mask_change": [round(r.mask_change, 4) for r in results],
                     "mask_confidence": _rounded(found),
+                    "engine": [{"engine": r.engine, "why": r.engine_reason} for r in results],
                     "reference_mask_confidence": _rounded(reference_found),
                 }
             )
@@ -564,7 +580,7 @@ def run_colorways(args: argparse.Namespace) -> int:
         load_mask(args.mask, image.size)
 
     started = time.perf_counter()
-    pipe = load_pipeline(args.model, args.device, args.dtype)
+    pipe = editor(args, config)
     load_seconds = time.perf_counter() - started
     found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
     mask = args.mask or found.mask
@@ -583,6 +599,7 @@ def run_colorways(args: argparse.Namespace) -> int:
     if args.json:
         seconds = {"load": round(load_seconds, 4), **{k: round(v, 4) for k, v in result.seconds.items()}}
         described = {"output": str(args.output), "colorways": records, "seconds": seconds, "unet": result.unet}
+        described["engine"] = {"engine": result.engine, "why": result.engine_reason}
         print(json.dumps({**described, "mask_confidence": _rounded(found)}))
     else:
         for record in records:
@@ -645,7 +662,7 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.steps is not None:
         config = config.replace(num_inference_steps=args.steps)
     config = config.with_overrides(args.overrides)
-    pipe = load_pipeline(args.model, args.device, args.dtype)
+    pipe = editor(args, config)
     records = run_jobs(pipe, jobs, args.output, config)
     if args.json:
         print(json.dumps({"done": len(records), "jobs": len(jobs), "records": records}))
@@ -754,6 +771,15 @@ def _merge_stages(stages: list[dict]) -> dict:
             slot["calls"] += counts["calls"]
             slot["rows"] += counts["rows"]
     return merged
+
+
+def editor(args: argparse.Namespace, config):
+    """What edits: the engine alone when `engine` is exact (no model is loaded), else the pipeline."""
+    if config.engine == "exact" and not (getattr(args, "mask_text", None) and not args.detector_model):
+        from .engine import ExactEditor
+
+        return ExactEditor()
+    return load_pipeline(args.model, args.device, args.dtype)
 
 
 def load_pipeline(model: str | None, device: str | None, dtype: str):

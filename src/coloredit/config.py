@@ -24,6 +24,7 @@ SCENE_LIGHTS = ("none", "color", "auto")
 MATERIALS = ("auto", "dielectric", "metal")
 MASK_REFINES = ("auto", "off")
 OUTPUT_PROFILES = ("photo", "srgb")
+ENGINES = ("auto", "diffusion", "exact")
 UNET_BLOCKS = ("down_blocks", "mid_block", "up_blocks")
 
 
@@ -36,6 +37,11 @@ class EditConfig:
     # pasted back at full resolution, instead of the whole photo scaled to the model's size (`photos.py`).
     # [paper] the whole image at the model's size.
     crop_to_object: bool = True
+    # [ours] Which engine edits (`engine.py`). "auto": the exact-color engine alone wherever the model's output
+    # would be replaced pixel for pixel (exact color on, the object not too dark to read), byte for byte the
+    # same edit with no inversion and no U-Net; the model elsewhere. "diffusion": always the model; "exact":
+    # always the engine alone (no model needed). [paper] the model (its exact_color is off, so auto runs it).
+    engine: str = "auto"
     # [ours] A photo with a color profile (Adobe RGB, Display P3) is edited in sRGB and written back in its
     # own encoding with its profile, only the pixels the edit changed converted: "photo". "srgb": the whole
     # result converted to sRGB.
@@ -173,6 +179,7 @@ class EditConfig:
         need(self.scene_light in SCENE_LIGHTS, f"scene_light must be one of {', '.join(SCENE_LIGHTS)}")
         need(self.material in MATERIALS, f"material must be one of {', '.join(MATERIALS)}")
         need(self.mask_refine in MASK_REFINES, f"mask_refine must be one of {', '.join(MASK_REFINES)}")
+        need(self.engine in ENGINES, f"engine must be one of {', '.join(ENGINES)}")
         need(self.output_profile in OUTPUT_PROFILES, f"output_profile must be one of {', '.join(OUTPUT_PROFILES)}")
 
     def replace(self, **changes: typing.Any) -> EditConfig:

@@ -111,7 +111,6 @@ class Inversion:
         )
 
 
-@torch.no_grad()
 class InversionCache:
     """Inversions by content key, the least recently used dropped past `size`; safe across threads, so
     edits in several threads share one (a reference inverted once for all of them)."""
@@ -142,6 +141,7 @@ class InversionCache:
         return len(self._items)
 
 
+@torch.no_grad()
 def ddim_inversion(
     eps: NoisePredictor, clean: torch.Tensor, cond: torch.Tensor, schedule: NoiseSchedule, progress: Callable = iter
 ) -> torch.Tensor:

@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,11 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DCon
 from PIL import Image
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-from . import exact, light, photos
+from . import engine, exact, light, photos
 from .accounting import counting, current_ledger
 from .attention import BRANCHES, BranchLayout, EditController, installed, reference_of, target_name, unet_lock
 from .colors import COLOR_WORDS, name_color, parse_color, prompt_color, remove_color_words, with_color_word
 from .config import EditConfig, preset
-from .edges import refine_mask
 from .errors import ColorEditError
 from .families import check_family, family_of, noise_from_output
 from .images import ImageLike, feather_radius, feather_weights, load_image, load_mask, paste_back, working_size
@@ -48,8 +46,8 @@ from .latents import (
     latent_coverage,
     latent_mask,
 )
-from .masks import CONFIDENT, mask_confidence, salient_object
 from .models import default_model, locate
+from .outputs import ColorEditOutput
 from .validate import check_inputs
 
 
@@ -107,28 +105,6 @@ class ObjectEdit:
     color: str | None = None
     reference_mask: ImageLike | None = None
     prompt: str | None = None
-
-
-@dataclass
-class ColorEditOutput:
-    images: list[Image.Image]  # the edits at the input's size, one per target color (colorways), in order
-    source_image: Image.Image  # the input image, or the generated source
-    reference_prompts: list[str]
-    latents: dict[str, torch.Tensor]  # final latents of each branch: source, target, target1, ...
-    inversion: Inversion | None
-    unet: dict = field(default_factory=dict)  # U-Net calls and rows, total and by stage
-    seconds: dict = field(default_factory=dict)  # wall time by stage
-    mask: np.ndarray | None = None  # the object's mask the edit used (refined, `edges.py`), at the input's size
-    mask_change: float = 0.0  # its area over the given mask's, minus 1
-
-    @property
-    def image(self) -> Image.Image:
-        """The edit (the first color's, for colorways)."""
-        return self.images[0]
-
-    @property
-    def reference_prompt(self) -> str:
-        return self.reference_prompts[0]
 
 
 def one_edit_at_a_time(method):
@@ -231,14 +207,22 @@ class ColorEditPipeline(DiffusionPipeline):
             image, mask, photo = photos.prepare(
                 image, mask, self.native_size, config.crop_to_object, config.output_profile
             )
+            # 0b. Engine: where the exact-color engine alone makes this very edit, it is the edit, with no
+            #     inversion and no U-Net (`engine.py`; the model runs for dark objects, or when asked).
+            if config.engine != "diffusion":
+                alone = engine.exact_edit(
+                    prompt, load_image(image), mask, colors, reference, reference_prompt, reference_mask, config, photo
+                )
+                if alone is not None:
+                    return alone
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
         # 2. Mask: the object at the image's size (its outline moved to the object's edge), the working size
         #    and latent resolution.
-        given = load_mask(mask, source.original.size if source.original else source.work_size)
-        source.mask = given
-        if config.mask_refine == "auto" and source.original is not None:
-            source.mask = refine_mask(np.asarray(source.original.convert("RGB")), given)
+        if source.original is not None:
+            given, source.mask = engine.object_mask(source.original, mask, config)
+        else:
+            given = source.mask = load_mask(mask, source.work_size)
         source.branch.region = self.latent_region(source.mask, source)
         # 3. Reference: invert a reference image, or make one from each color spec.
         refs = [
@@ -273,6 +257,10 @@ class ColorEditPipeline(DiffusionPipeline):
             inversion=source.inversion,
             unet=ledger.unet_summary(),
             seconds=ledger.seconds_summary(),
+            engine="diffusion",
+            engine_reason=engine.choose(config, source.decomposed(np.asarray(source.original), source.mask))[1]
+            if source.original is not None
+            else "a generated source",
         )
 
     def edit_objects(
@@ -408,12 +396,7 @@ class ColorEditPipeline(DiffusionPipeline):
                 image, region = Image.new("RGB", source.work_size, rgb), None
                 prompt = reference_prompt or name_color(rgb)
             else:
-                image, alpha, _ = photos.open_photo(reference, "reference image")
-                found = self.reference_region(image, reference_mask, alpha)
-                hint = prompt_color(reference_prompt) if reference_prompt else None
-                pixels = np.asarray(image)
-                seen_in = light.scene_light(pixels, found, hint, config.scene_light)  # the reference's own light
-                rgb = exact.base_color(pixels, found, hint, seen_in)
+                image, found, rgb = engine.reference_color(reference, reference_mask, reference_prompt, config)
                 prompt = reference_prompt or with_color_word(source.branch.prompt, name_color(rgb))
                 image = image.resize(source.work_size, Image.Resampling.LANCZOS)
                 region = (
@@ -467,24 +450,6 @@ class ColorEditPipeline(DiffusionPipeline):
             target_rgb=rgb,
             trajectory=trajectory,
         )
-
-    @staticmethod
-    def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
-        """Where the reference's color is: its mask, else its opaque pixels, else its salient object; never
-        its background."""
-        if reference_mask is not None:
-            return load_mask(reference_mask, image.size, what="reference mask", whole_ok=True)
-        if alpha is not None and (alpha >= 128).any():
-            return alpha >= 128
-        found = salient_object(np.asarray(image))
-        confidence = mask_confidence(np.asarray(image), found)
-        if not found.all() and confidence < CONFIDENT:
-            warnings.warn(
-                f"reference image: its object was found with low confidence ({confidence:.2f}); "
-                "give a reference mask if its color looks wrong",
-                stacklevel=2,
-            )
-        return found
 
     # ---- steps 4-7 -------------------------------------------------------------------------------
     def denoise_branches(

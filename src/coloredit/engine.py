@@ -1,0 +1,173 @@
+"""Which engine makes an edit: the diffusion model, or the exact-color engine alone where the model's output
+would be replaced pixel for pixel anyway.
+
+Why: with exact color on, an edit's final pixels inside the object are `exact.recolor`'s; the model's
+re-rendering enters only where the object is too dark for its shading to be read (`exact.DARK_LIT`). Everywhere
+else the inversion, the U-Net and the decode are paid for nothing: the ablation and COLORBENCH-PBR measured
+"exact color alone" equal to the default. `engine="auto"` (`EditConfig.engine`) makes that edit with the engine
+alone, byte for byte the one the model would have given; `"exact"` always does (no model needed:
+`ExactEditor`); `"diffusion"` always runs the model. Every output says which ran and why.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from . import exact, light, photos
+from .colors import name_color, parse_color, prompt_color, with_color_word
+from .config import EditConfig, preset
+from .edges import refine_mask
+from .images import ImageLike, load_mask
+from .outputs import ColorEditOutput
+from .validate import check_inputs
+
+SD_NATIVE = 512  # the crop's least size when no model says its own (`ExactEditor`)
+
+
+def object_mask(original: Image.Image, mask: ImageLike, config: EditConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(the mask as given, the mask the edit uses): moved to the object's edge unless `mask_refine` is off."""
+    given = load_mask(mask, original.size)
+    if config.mask_refine != "auto":
+        return given, given
+    return given, refine_mask(np.asarray(original.convert("RGB")), given)
+
+
+def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
+    """Where a reference's color is: its mask, else its opaque pixels, else its salient object; never its
+    background."""
+    if reference_mask is not None:
+        return load_mask(reference_mask, image.size, what="reference mask", whole_ok=True)
+    if alpha is not None and (alpha >= 128).any():
+        return alpha >= 128
+    from .masks import CONFIDENT, mask_confidence, salient_object  # torch, only where it is needed
+
+    found = salient_object(np.asarray(image))
+    confidence = mask_confidence(np.asarray(image), found)
+    if not found.all() and confidence < CONFIDENT:
+        warnings.warn(
+            f"reference image: its object was found with low confidence ({confidence:.2f}); "
+            "give a reference mask if its color looks wrong",
+            stacklevel=2,
+        )
+    return found
+
+
+def reference_color(
+    reference: ImageLike, reference_mask: ImageLike | None, reference_prompt: str | None, config: EditConfig
+) -> tuple[Image.Image, np.ndarray, tuple[int, int, int]]:
+    """(the reference image, where its color is, that base color): its lit color over its own scene's light."""
+    image, alpha, _ = photos.open_photo(reference, "reference image")
+    found = reference_region(image, reference_mask, alpha)
+    hint = prompt_color(reference_prompt) if reference_prompt else None
+    pixels = np.asarray(image)
+    seen_in = light.scene_light(pixels, found, hint, config.scene_light)  # the reference's own light
+    return image, found, exact.base_color(pixels, found, hint, seen_in)
+
+
+def choose(config: EditConfig, source: exact.Decomposition) -> tuple[str, str]:
+    """("exact" or "diffusion", why), for `config.engine` and the object's pixels."""
+    if config.engine != "auto":
+        return config.engine, f"asked for (engine={config.engine})"
+    if not config.exact_color:
+        return "diffusion", "exact color is off: the model's rendering is the edit"
+    lit = source.lit_luminance
+    if lit < exact.DARK_LIT[1]:
+        return (
+            "diffusion",
+            f"the object is dark (lit luminance {lit:.3f} < {exact.DARK_LIT[1]}): the model re-renders it",
+        )
+    return "exact", f"the object's pixels carry its shading (lit luminance {lit:.3f}): the model would change nothing"
+
+
+def exact_edit(
+    prompt: str,
+    original: Image.Image,
+    mask: ImageLike,
+    colors: Sequence[str | None],
+    reference: ImageLike | None,
+    reference_prompt: str | None,
+    reference_mask: ImageLike | None,
+    config: EditConfig,
+    photo: photos.Restore | None = None,
+) -> ColorEditOutput | None:
+    """The edit by the engine alone, where `choose` picks it (None where the model must run): the
+    pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode."""
+    given, used = object_mask(original, mask, config)
+    pixels = np.asarray(original.convert("RGB"))
+    hint = prompt_color(prompt)
+    source = exact.decompose(pixels, used, hint)
+    engine, why = choose(config, source)
+    if engine != "exact":
+        return None
+    seen_in = light.scene_light(pixels, used, hint, config.scene_light)
+    if reference is not None:
+        targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
+    else:
+        targets = [parse_color(color) for color in colors]
+    edits = [
+        Image.fromarray(exact.recolor(pixels, used, rgb, source=source, scene_light=seen_in, material=config.material))
+        for rgb in targets
+    ]
+    prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
+    source_image, change = original, float(used.sum() / given.sum() - 1.0)
+    if photo is not None:
+        edits = [photos.restore(edited, photo) for edited in edits]
+        source_image, used = photos.restore(original, photo), photos.restore_mask(used, photo)
+    return ColorEditOutput(
+        images=edits,
+        source_image=source_image,
+        reference_prompts=prompts,
+        latents={},
+        inversion=None,
+        unet={"calls": 0, "rows": 0, "by_stage": {}},
+        mask=used,
+        mask_change=change,
+        engine="exact",
+        engine_reason=why,
+    )
+
+
+class ExactEditor:
+    """The pipeline's interface with the engine alone: edits that need no model (`engine="exact"`), for the
+    CLI, batch and scripts that would otherwise load one."""
+
+    native_size = SD_NATIVE
+
+    def __call__(
+        self,
+        prompt: str,
+        mask: ImageLike,
+        image: ImageLike | None = None,
+        reference: ImageLike | None = None,
+        reference_prompt: str | None = None,
+        color: str | Sequence[str] | None = None,
+        reference_mask: ImageLike | None = None,
+        seed: int = 0,
+        config: EditConfig | None = None,
+        **_: object,
+    ) -> ColorEditOutput:
+        config = (config or preset()).replace(engine="exact")
+        colors = [color] if color is None or isinstance(color, str) else list(color)
+        check_inputs(mask, image, reference, colors, reference_mask)
+        if image is None:
+            raise ValueError("the exact engine edits an image; generating one needs the diffusion model")
+        work, work_mask, photo = photos.prepare(
+            image, mask, self.native_size, config.crop_to_object, config.output_profile
+        )
+        return exact_edit(prompt, work, work_mask, colors, reference, reference_prompt, reference_mask, config, photo)
+
+    def edit_objects(self, prompt: str, edits: Sequence, image: ImageLike | None = None, seed: int = 0, config=None):
+        """Several objects, each edit's output the next one's source (as `ColorEditPipeline.edit_objects`)."""
+        outputs = []
+        for edit in edits:
+            fields = {k: v for k, v in vars(edit).items() if k != "prompt"}
+            outputs.append(self(edit.prompt or prompt, image=image, config=config, **fields))
+            image = outputs[-1].image
+        return outputs
+
+    def set_progress_bar_config(self, **_: object) -> None:
+        """Nothing to show: the engine takes a fraction of a second."""

@@ -1,0 +1,38 @@
+"""What an edit returns, whichever engine made it (`pipeline.py`, `engine.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
+
+    from .inversion import Inversion
+
+
+@dataclass
+class ColorEditOutput:
+    images: list[Image.Image]  # the edits at the input's size, one per target color (colorways), in order
+    source_image: Image.Image  # the input image, or the generated source
+    reference_prompts: list[str]
+    latents: dict[str, torch.Tensor]  # final latents of each branch: source, target, target1, ...
+    inversion: Inversion | None
+    unet: dict = field(default_factory=dict)  # U-Net calls and rows, total and by stage
+    seconds: dict = field(default_factory=dict)  # wall time by stage
+    mask: np.ndarray | None = None  # the object's mask the edit used (refined, `edges.py`), at the input's size
+    mask_change: float = 0.0  # its area over the given mask's, minus 1
+    engine: str = "diffusion"  # which made it: "diffusion" or "exact" (`engine.py`)
+    engine_reason: str = ""  # why that one
+
+    @property
+    def image(self) -> Image.Image:
+        """The edit (the first color's, for colorways)."""
+        return self.images[0]
+
+    @property
+    def reference_prompt(self) -> str:
+        return self.reference_prompts[0]

@@ -1,0 +1,65 @@
+"""The engine: where the exact-color engine alone makes the very edit the model would, `auto` makes it
+without the model (byte for byte, no U-Net call); a dark object still gets the model; `ExactEditor` edits
+with no model at all."""
+
+import numpy as np
+import pytest
+
+from coloredit import preset
+from coloredit.engine import ExactEditor
+from coloredit.toy.render import render
+
+COLORS = ["#2040e0", "teal"]
+
+
+@pytest.fixture(scope="module")
+def lit_scene():
+    return render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0)
+
+
+@pytest.mark.parametrize("color_reference", ["recolor", "generate"])
+def test_auto_gives_the_models_edit_byte_for_byte_without_the_model(pipe, lit_scene, color_reference):
+    config = preset().replace(num_inference_steps=4, inversion="ddim", color_reference=color_reference)
+    call = dict(image=lit_scene.image, color=COLORS)
+    model = pipe("a red ball", lit_scene.mask, config=config.replace(engine="diffusion"), **call)
+    auto = pipe("a red ball", lit_scene.mask, config=config, **call)
+    assert model.unet["calls"] > 0 and auto.unet["calls"] == 0
+    assert (model.engine, auto.engine) == ("diffusion", "exact") and "carry its shading" in auto.engine_reason
+    for by_model, by_engine in zip(model.images, auto.images, strict=True):
+        assert np.array_equal(np.asarray(by_model), np.asarray(by_engine))
+    assert np.array_equal(model.mask, auto.mask) and model.reference_prompts == auto.reference_prompts
+
+
+def test_a_reference_image_too(pipe, lit_scene):
+    reference = render(12, shape="cube", color="green", objects=1, pattern=None, jpeg=0)
+    config = preset().replace(num_inference_steps=4, inversion="ddim")
+    call = dict(image=lit_scene.image, reference=reference.image, reference_mask=reference.mask)
+    model = pipe("a red ball", lit_scene.mask, config=config.replace(engine="diffusion"), **call)
+    auto = pipe("a red ball", lit_scene.mask, config=config, **call)
+    assert auto.unet["calls"] == 0 and np.array_equal(np.asarray(model.image), np.asarray(auto.image))
+
+
+def test_a_dark_object_gets_the_model(pipe):
+    dark = render(13, shape="ball", color="black", objects=1, pattern=None, jpeg=0)
+    out = pipe("a black ball", dark.mask, image=dark.image, color="red", config=preset().replace(num_inference_steps=3))
+    assert out.engine == "diffusion" and out.unet["calls"] > 0 and "dark" in out.engine_reason
+
+
+def test_the_paper_preset_keeps_the_full_method(pipe, lit_scene):
+    out = pipe(
+        "a red ball",
+        lit_scene.mask,
+        image=lit_scene.image,
+        color="blue",
+        config=preset("paper").replace(num_inference_steps=3),
+    )
+    assert out.engine == "diffusion" and out.unet["calls"] > 0
+
+
+def test_the_exact_editor_needs_no_model_and_equals_auto(pipe, lit_scene):
+    config = preset().replace(num_inference_steps=4, inversion="ddim")
+    auto = pipe("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS, config=config)
+    alone = ExactEditor()("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS, config=config)
+    # the toy model's native size is 64 px: the editor's crop (512 px) is the whole 64-px scene, as the pipeline's
+    for a, b in zip(auto.images, alone.images, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
