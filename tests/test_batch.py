@@ -115,3 +115,11 @@ def test_bad_job_lines_exit_2_before_loading_a_model(tmp_path, capsys):
     assert main(["batch", str(jobs), "-o", str(tmp_path / "out"), "--model", "no/such-model"]) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and "missing.png" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_in_the_engine_alone_needs_no_model(tmp_path):
+    photos, masks = write_folder(tmp_path, 2)
+    out = tmp_path / "out"
+    args = ["batch", str(photos), "--masks", str(masks), "--colors", "navy;#33cc99", "-o", str(out)]
+    assert main([*args, "--engine", "exact", "--model", str(tmp_path / "no-model")]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"shoe{i}-{c}.png" for i in range(2) for c in ("33cc99", "navy")]

@@ -144,7 +144,9 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
         check_output(out / job.name, force=True)
         for torn in out.glob(f".{Path(job.name).stem}.*"):  # a temporary file of a run killed with -9
             torn.unlink(missing_ok=True)
-    pipe.inversion_cache.size = max(pipe.inversion_cache.size, 64)
+    cache = getattr(pipe, "inversion_cache", None)  # the engine alone (`ExactEditor`) inverts nothing
+    if cache is not None:
+        cache.size = max(cache.size, 64)
     found: dict[Path, np.ndarray] = {}
     records = []
     for job in tqdm(mine, desc=f"batch (process {rank + 1} of {world})", disable=not mine):
