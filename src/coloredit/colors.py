@@ -100,6 +100,9 @@ def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
     return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
 
 
+LINEAR_OF_BYTE = srgb_to_linear(np.arange(256) / 255.0)  # the same values, looked up: photos are big
+
+
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1] of linear light (clipped to [0, 1] first)."""
     linear = np.clip(linear, 0.0, 1.0)
@@ -107,8 +110,14 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB (D65) of sRGB values in [0, 1] (last axis)."""
-    xyz = srgb_to_linear(rgb) @ _RGB_TO_XYZ.T / _D65
+    """CIELAB (D65) of sRGB values in [0, 1] (last axis); 8-bit values (uint8) are linearized by lookup."""
+    rgb = np.asarray(rgb)
+    return linear_to_lab(LINEAR_OF_BYTE[rgb] if rgb.dtype == np.uint8 else srgb_to_linear(rgb))
+
+
+def linear_to_lab(linear: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of linear-light RGB (last axis): no trip through sRGB for values already linear."""
+    xyz = np.asarray(linear, dtype=np.float64) @ _RGB_TO_XYZ.T / _D65
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 

@@ -24,7 +24,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colors import hsv_to_rgb, hue_distance, lab_to_rgb, linear_to_srgb, rgb_to_hsv, rgb_to_lab, srgb_to_linear
+from .colors import (
+    LINEAR_OF_BYTE,
+    hsv_to_rgb,
+    hue_distance,
+    lab_to_rgb,
+    linear_to_lab,
+    linear_to_srgb,
+    rgb_to_hsv,
+    rgb_to_lab,
+    srgb_to_linear,
+)
 from .config import MATERIALS
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
@@ -41,14 +51,13 @@ LIT_HEADROOM = 1.15  # shade above this x the lit level is white highlight, wher
 DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
 
 
-_LINEAR_OF_BYTE = srgb_to_linear(np.arange(256) / 255.0)  # the same values, looked up: 8-bit photos are big
 OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
 
 
 def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
     values = np.asarray(srgb_uint8)
     if values.dtype == np.uint8:
-        return _LINEAR_OF_BYTE[values]
+        return LINEAR_OF_BYTE[values]
     return srgb_to_linear(np.asarray(values, dtype=np.float64) / 255.0)
 
 
@@ -130,7 +139,7 @@ def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
     the model's hue and about its chroma fits too, however far: generated and photographed objects drift in
     hue and saturation across their shading (an orange whose lit side turns yellow), which one chromaticity
     cannot follow and which must not be kept as a second color; stripes and logos differ in hue or chroma."""
-    lab, lab_model = rgb_to_lab(linear_to_srgb(pixels)), rgb_to_lab(linear_to_srgb(model))
+    lab, lab_model = (linear_to_lab(np.clip(values, 0.0, 1.0)) for values in (pixels, model))
     distance = np.linalg.norm(lab - lab_model, axis=1)
     fit = np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
     chroma, chroma_model = np.hypot(lab[:, 1], lab[:, 2]), np.hypot(lab_model[:, 1], lab_model[:, 2])
@@ -237,7 +246,7 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     if achromatic:  # a second color is far off in lightness, or in chroma
         typical = np.median(shade[main])
         far_in_lightness = np.abs(np.log((shade + 1e-4) / (typical + 1e-4))) > 1.6
-        lab, lab_model = rgb_to_lab(linear_to_srgb(pixels)), rgb_to_lab(linear_to_srgb(typical * direction))
+        lab, lab_model = (linear_to_lab(np.clip(v, 0.0, 1.0)) for v in (pixels, typical * direction))
         colorful = np.hypot(lab[:, 1], lab[:, 2]) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
         fit = np.where(far_in_lightness | colorful, 0.0, 1.0)
     return Decomposition(albedo=direction * lit, shade=shade / lit, specular=specular, fit=_smooth_fit(fit, mask))
