@@ -142,23 +142,24 @@ class ExactEditor:
         prompt: str,
         mask: ImageLike,
         image: ImageLike | None = None,
-        reference: ImageLike | None = None,
-        reference_prompt: str | None = None,
         color: str | Sequence[str] | None = None,
-        reference_mask: ImageLike | None = None,
-        seed: int = 0,
         config: EditConfig | None = None,
-        **_: object,
+        **options: object,
     ) -> ColorEditOutput:
+        """The pipeline's call, by the engine alone: `options` are its `reference`, `reference_prompt` and
+        `reference_mask` (its seed and model settings mean nothing here)."""
         config = (config or preset()).replace(engine="exact")
         colors = [color] if color is None or isinstance(color, str) else list(color)
+        reference, reference_prompt, reference_mask = (
+            options.get(k) for k in ("reference", "reference_prompt", "reference_mask")
+        )
         check_inputs(mask, image, reference, colors, reference_mask)
         if image is None:
             raise ValueError("the exact engine edits an image; generating one needs the diffusion model")
-        work, work_mask, photo = photos.prepare(
+        work, work_mask, how = photos.prepare(
             image, mask, self.native_size, config.crop_to_object, config.output_profile
         )
-        return exact_edit(prompt, work, work_mask, colors, reference, reference_prompt, reference_mask, config, photo)
+        return exact_edit(prompt, work, work_mask, colors, reference, reference_prompt, reference_mask, config, how)
 
     def edit_objects(self, prompt: str, edits: Sequence, image: ImageLike | None = None, seed: int = 0, config=None):
         """Several objects, each edit's output the next one's source (as `ColorEditPipeline.edit_objects`)."""
