@@ -230,8 +230,9 @@ def test_an_interrupted_edit_says_so_in_one_line_and_leaves_nothing(sent, photo,
     image, mask = photo
     out = tmp_path / "edited.png"
     argv = ["edit", str(image), "--mask", str(mask), "--color", "navy", "--prompt", "a red car", "--model", "toy"]
+    argv += ["--engine", "diffusion", "--steps", "500", "-o", str(out)]  # the model's path: a long edit
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coloredit.cli", *argv, "--steps", "500", "-o", str(out)],
+        [sys.executable, "-m", "coloredit.cli", *argv],
         stderr=subprocess.PIPE,
         text=True,
         # a test runner's worker may ignore SIGINT, and children inherit that: give the CLI a terminal's default
@@ -241,7 +242,7 @@ def test_an_interrupted_edit_says_so_in_one_line_and_leaves_nothing(sent, photo,
     reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
     reader.start()
     deadline = time.monotonic() + 120
-    while "%|" not in "".join(seen) and time.monotonic() < deadline:  # a progress bar: the edit is under way
+    while "/500 [" not in "".join(seen) and time.monotonic() < deadline:  # the edit's progress bar: under way
         time.sleep(0.2)
     proc.send_signal(sent)
     proc.wait(timeout=60)

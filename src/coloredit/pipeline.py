@@ -166,6 +166,8 @@ class ColorEditPipeline(DiffusionPipeline):
         try:
             pipe = super().from_pretrained(str(model), **kwargs)
         except (OSError, ValueError) as error:
+            if isinstance(error.__cause__ or error.__context__, KeyboardInterrupt):  # Ctrl-C while loading
+                raise KeyboardInterrupt from None
             reason = str(error).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
             raise ColorEditError(
                 f"cannot load model {str(model)!r} (no such folder, or no network?): {reason}"
