@@ -127,7 +127,8 @@ class App:
             for _, path in files:
                 bundle.write(path, path.name)
         used = out.mask if out.mask is not None else np.asarray(mask, dtype=bool)
-        return Recolored(files, archive, used, {"unet": out.unet, "seconds": out.seconds})
+        cost = {"unet": out.unet, "seconds": out.seconds, "engine": getattr(out, "engine", "diffusion")}
+        return Recolored(files, archive, used, cost)
 
 
 def build(app: App):
@@ -194,7 +195,8 @@ def build(app: App):
         cost = done.cost
         info = (
             f"{', '.join(label for label, _ in done.files)}: {len(done.files)} edit(s); last: "
-            f"{cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, {sum(cost['seconds'].values()):.1f} s"
+            f"{cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, {sum(cost['seconds'].values()):.1f} s "
+            f"({'the exact-color engine alone' if cost['engine'] == 'exact' else 'the diffusion model'})"
         )
         gallery = [(str(path), label) for label, path in done.files]
         downloads = [str(path) for _, path in done.files] + ([str(done.archive)] if len(done.files) > 1 else [])

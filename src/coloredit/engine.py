@@ -11,6 +11,7 @@ alone, byte for byte the one the model would have given; `"exact"` always does (
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 
@@ -96,6 +97,7 @@ def exact_edit(
 ) -> ColorEditOutput | None:
     """The edit by the engine alone, where `choose` picks it (None where the model must run): the
     pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode."""
+    started = time.perf_counter()
     given, used = object_mask(original, mask, config)
     pixels = np.asarray(original.convert("RGB"))
     hint = prompt_color(prompt)
@@ -124,6 +126,7 @@ def exact_edit(
         latents={},
         inversion=None,
         unet={"calls": 0, "rows": 0, "by_stage": {}},
+        seconds={"exact": round(time.perf_counter() - started, 4)},
         mask=used,
         mask_change=change,
         engine="exact",
