@@ -45,12 +45,12 @@ def locate(model: str | Path) -> str:
     if _offline():
         raise ColorEditError(
             f"model {name} is not in the Hugging Face cache and HF_HUB_OFFLINE is set: download it once online, "
-            "give a diffusers folder, or --model toy"
+            "give a diffusers folder, or --model toy (--engine exact edits with no model)"
         )
     if not _hub_answers():
         raise ColorEditError(
             f"model {name} is not in the Hugging Face cache and the hub cannot be reached (no network?): "
-            "download it once online, give a diffusers folder, or --model toy"
+            "download it once online, give a diffusers folder, or --model toy (--engine exact edits with no model)"
         )
     return name
 
