@@ -248,7 +248,7 @@ def build(app: App):
 
         find_button.click(find, [editor, phrase], [found, shown, info], api_name=False)
         shown.select(click, [editor], [found, shown, info], api_name=False)
-        editor.change(painted, [editor], [shown], api_name=False, show_progress="hidden")
+        editor.change(painted, [editor], [shown], api_name=False, show_progress="hidden", trigger_mode="always_last")
         picked.input(lambda: "", None, typed, api_name=False)  # the picker, touched, wins: see COLOR_RULE
         run_button.click(
             run,
