@@ -130,7 +130,8 @@ class PaintPipeline:
             edited = np.array(image)
             edited[mask] = parse_color(name)
             images.append(Image.fromarray(edited))
-        return SimpleNamespace(images=images, image=images[0], mask=mask, unet={"calls": 0, "rows": 0}, seconds={})
+        unet = {"calls": 0, "rows": 0}
+        return SimpleNamespace(images=images, image=images[0], mask=mask, unet=unet, seconds={}, engine="exact")
 
 
 def test_every_colorway_is_in_the_zip_and_only_the_last_edits_stay_on_disk(scene, tmp_path):

@@ -127,7 +127,7 @@ class App:
             for _, path in files:
                 bundle.write(path, path.name)
         used = out.mask if out.mask is not None else np.asarray(mask, dtype=bool)
-        cost = {"unet": out.unet, "seconds": out.seconds, "engine": getattr(out, "engine", "diffusion")}
+        cost = {"unet": out.unet, "seconds": out.seconds, "engine": out.engine}
         return Recolored(files, archive, used, cost)
 
 

@@ -147,7 +147,8 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
     cache = getattr(pipe, "inversion_cache", None)  # the engine alone (`ExactEditor`) inverts nothing
     if cache is not None:
         cache.size = max(cache.size, 64)
-    found: dict[Path, np.ndarray] = {}
+    found: dict[Path, np.ndarray] = {}  # per photo, for all its colors: the phrase's mask, the derived prompt
+    derived: dict[Path, str] = {}
     records = []
     for job in tqdm(mine, desc=f"batch (process {rank + 1} of {world})", disable=not mine):
         colour = (
@@ -160,7 +161,9 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
             }
         )
         mask = job.mask if job.mask is not None else found.setdefault(job.image, _find(pipe, job))
-        prompt = job.prompt or _derived(job.image, mask, job.mask_text)
+        if job.prompt is None and job.image not in derived:
+            derived[job.image] = _derived(job.image, mask, job.mask_text)
+        prompt = job.prompt or derived[job.image]
         result = pipe(prompt, mask, image=job.image, seed=job.seed, config=config, **colour)
         save_atomic(result.image, out / job.name, force=True)
         records.append({"id": str(job.index), "output": job.name, "unet": result.unet, "seconds": result.seconds})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -69,42 +70,55 @@ def reference_color(
     return image, found, exact.base_color(pixels, found, hint, seen_in)
 
 
-def choose(config: EditConfig, source: exact.Decomposition) -> tuple[str, str]:
-    """("exact" or "diffusion", why), for `config.engine` and the object's pixels."""
+def choose(config: EditConfig, source: exact.Decomposition | None = None) -> tuple[str, str]:
+    """("exact" or "diffusion", why), for `config.engine` and, where the config leaves it open (auto, exact
+    color on), the object's pixels (`source`; without it, that open case is left to the caller: "auto")."""
     if config.engine != "auto":
         return config.engine, f"asked for (engine={config.engine})"
     if not config.exact_color:
         return "diffusion", "exact color is off: the model's rendering is the edit"
-    lit = source.lit_luminance
-    if lit < exact.DARK_LIT[1]:
-        return (
-            "diffusion",
-            f"the object is dark (lit luminance {lit:.3f} < {exact.DARK_LIT[1]}): the model re-renders it",
-        )
+    if source is None:
+        return "auto", "the object's pixels decide"
+    lit, dark = source.lit_luminance, exact.DARK_LIT[1]
+    if lit < dark:
+        return "diffusion", f"the object is dark (lit luminance {lit:.3f} < {dark}): the model re-renders it"
     return "exact", f"the object's pixels carry its shading (lit luminance {lit:.3f}): the model would change nothing"
+
+
+class Outcome(NamedTuple):
+    """What `exact_edit` gives: the edit (None where the model must make it), why, and the object's
+    decomposition when it was read (the pipeline's exact color uses the same one)."""
+
+    output: ColorEditOutput | None
+    why: str
+    source: exact.Decomposition | None = None
 
 
 def exact_edit(
     prompt: str,
     original: Image.Image,
-    mask: ImageLike,
+    given: np.ndarray,
+    used: np.ndarray,
     colors: Sequence[str | None],
     reference: ImageLike | None,
     reference_prompt: str | None,
     reference_mask: ImageLike | None,
     config: EditConfig,
     photo: photos.Restore | None = None,
-) -> ColorEditOutput | None:
-    """The edit by the engine alone, where `choose` picks it (None where the model must run): the
-    pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode."""
+) -> Outcome:
+    """The edit by the engine alone where `choose` picks it, through the object's mask as given and as used
+    (`object_mask`): the pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode. Where the
+    model must make it, no output, and nothing read that the config alone decides."""
     started = time.perf_counter()
-    given, used = object_mask(original, mask, config)
+    engine, why = choose(config)
+    if engine == "diffusion":
+        return Outcome(None, why)
     pixels = np.asarray(original.convert("RGB"))
     hint = prompt_color(prompt)
     source = exact.decompose(pixels, used, hint)
     engine, why = choose(config, source)
     if engine != "exact":
-        return None
+        return Outcome(None, why, source)
     seen_in = light.scene_light(pixels, used, hint, config.scene_light)
     if reference is not None:
         targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
@@ -119,7 +133,7 @@ def exact_edit(
     if photo is not None:
         edits = [photos.restore(edited, photo) for edited in edits]
         source_image, used = photos.restore(original, photo), photos.restore_mask(used, photo)
-    return ColorEditOutput(
+    output = ColorEditOutput(
         images=edits,
         source_image=source_image,
         reference_prompts=prompts,
@@ -132,6 +146,7 @@ def exact_edit(
         engine="exact",
         engine_reason=why,
     )
+    return Outcome(output, why, source)
 
 
 class ExactEditor:
@@ -162,7 +177,9 @@ class ExactEditor:
         work, work_mask, how = photos.prepare(
             image, mask, self.native_size, config.crop_to_object, config.output_profile
         )
-        return exact_edit(prompt, work, work_mask, colors, reference, reference_prompt, reference_mask, config, how)
+        given, used = object_mask(work, work_mask, config)
+        choice = (colors, reference, reference_prompt, reference_mask, config, how)
+        return exact_edit(prompt, work, given, used, *choice).output
 
     def edit_objects(self, prompt: str, edits: Sequence, image: ImageLike | None = None, seed: int = 0, config=None):
         """Several objects, each edit's output the next one's source (as `ColorEditPipeline.edit_objects`)."""

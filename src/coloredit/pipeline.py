@@ -204,25 +204,27 @@ class ColorEditPipeline(DiffusionPipeline):
 
         # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size
         #    (written back in the photo's own color profile at the end).
-        photo = None
+        photo, chosen = None, engine.Outcome(None, "a generated source")
         if image is not None:
             image, mask, photo = photos.prepare(
                 image, mask, self.native_size, config.crop_to_object, config.output_profile
             )
+            # 2. Mask (read first, so the engine can look at the object): the object at the image's size, its
+            #    outline moved to the object's edge.
+            given, used = engine.object_mask(image, mask, config)
             # 0b. Engine: where the exact-color engine alone makes this very edit, it is the edit, with no
             #     inversion and no U-Net (`engine.py`; the model runs for dark objects, or when asked).
-            if config.engine != "diffusion":
-                alone = engine.exact_edit(
-                    prompt, load_image(image), mask, colors, reference, reference_prompt, reference_mask, config, photo
-                )
-                if alone is not None:
-                    return alone
+            choice = (colors, reference, reference_prompt, reference_mask, config, photo)
+            chosen = engine.exact_edit(prompt, image, given, used, *choice)
+            if chosen.output is not None:
+                return chosen.output
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
         source = self.prepare_source(prompt, image, seed, schedule, config, inversion)
-        # 2. Mask: the object at the image's size (its outline moved to the object's edge), the working size
-        #    and latent resolution.
+        # 2. Mask: at the working size and latent resolution too.
         if source.original is not None:
-            given, source.mask = engine.object_mask(source.original, mask, config)
+            source.mask = used
+            if chosen.source is not None:  # read already, for the engine's choice
+                source.decompositions[used.shape] = chosen.source
         else:
             given = source.mask = load_mask(mask, source.work_size)
         source.branch.region = self.latent_region(source.mask, source)
@@ -260,9 +262,7 @@ class ColorEditPipeline(DiffusionPipeline):
             unet=ledger.unet_summary(),
             seconds=ledger.seconds_summary(),
             engine="diffusion",
-            engine_reason=engine.choose(config, source.decomposed(np.asarray(source.original), source.mask))[1]
-            if source.original is not None
-            else "a generated source",
+            engine_reason=chosen.why,
         )
 
     def edit_objects(

@@ -37,7 +37,8 @@ def set_threads(threads: int | None) -> None:
 
 def editor(args: argparse.Namespace, config):
     """What edits: the engine alone when `engine` is exact (no model is loaded), else the pipeline."""
-    if config.engine == "exact" and not (getattr(args, "mask_text", None) and not args.detector_model):
+    attention_mask = getattr(args, "mask_text", None) and not getattr(args, "detector_model", None)
+    if config.engine == "exact" and not attention_mask:  # a phrase's mask is read from the model's attention
         from ..engine import ExactEditor
 
         return ExactEditor()
