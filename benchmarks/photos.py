@@ -78,8 +78,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from coloredit import ColorEditPipeline, preset
+    from coloredit.baselines import pixel_mean_shift
     from coloredit.colors import parse_color, rgb_to_lab
-    from coloredit.exact import pixel_mean_shift
     from coloredit.measure import appearance, delta_e_object
 
     pipe = ColorEditPipeline.from_pretrained(args.model)

@@ -8,12 +8,12 @@ import pytest
 from coloredit import ColorEditPipeline, preset
 from coloredit.toy.ablation import (
     DEFAULT,
-    make_edits,
     reconstruction,
     score_variant,
     summarize,
     summarize_reconstruction,
 )
+from coloredit.toy.edit_sets import make_edits
 
 
 @pytest.fixture(scope="module")

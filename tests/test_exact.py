@@ -6,8 +6,9 @@ import pytest
 from scipy import ndimage
 
 from coloredit import exact
+from coloredit.baselines import pixel_mean_shift, pixel_reinhard
 from coloredit.colors import COLOR_TERMS, delta_e00, hue_distance, name_color, rgb_to_lab
-from coloredit.exact import decompose, lit_albedo, pixel_mean_shift, pixel_reinhard
+from coloredit.exact import decompose, lit_albedo
 from coloredit.exact import recolor as recolor_in_light
 from coloredit.light import SceneLight, estimate
 from coloredit.masks import salient_object

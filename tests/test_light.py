@@ -11,7 +11,7 @@ pytest.importorskip("mitsuba")
 
 from coloredit import exact, light
 from coloredit.colors import delta_e00, rgb_to_lab
-from coloredit.toy import pbr
+from coloredit.toy import pbr, pbr_scenes
 from coloredit.toy.pbr_data import facts, load_sample, render_training_set, training_scene
 from coloredit.toy.train_light import train_light
 
@@ -29,7 +29,7 @@ def held_out():
     scenes = []
     seed = HELD_OUT
     while len(scenes) < 12:
-        scene = pbr.sample_pbr_scene(seed, "studio")
+        scene = pbr_scenes.sample_pbr_scene(seed, "studio")
         seed += 1
         base = exact.to_linear(np.array(scene.target.color, dtype=np.float64))
         if scene.target.material in ("metal", "sheen") or scene.target.pattern or base.min() < 0.03:
@@ -57,7 +57,7 @@ def test_the_light_is_read_better_than_by_assuming_a_white_key_of_level_one(held
 def test_a_references_base_color_does_not_take_the_tint_of_its_light():
     """One object under a 2900 K key and under a neutral one: its lit colors differ by the light; the base
     colors read from both are closer to each other and to the truth."""
-    plain = pbr.sample_pbr_scene(HELD_OUT + 500, "studio")
+    plain = pbr_scenes.sample_pbr_scene(HELD_OUT + 500, "studio")
     obj = replace(plain.target, shape="sphere", material="diffuse", color=(70, 140, 200), pattern=None)
     scene = replace(plain, objects=(obj,), bleed_color=None, occluder=False, exposure=0.9)
     reads = []
@@ -74,7 +74,7 @@ def test_a_metal_takes_its_new_tint_in_its_highlights_and_the_detector_knows_it(
     """A silver sphere made gold (the hex of the gold tint): recolored as a metal, its white highlights and
     reflections take the tint and it lands nearer the oracle than recolored as paint; `material="auto"`
     finds it is a metal."""
-    plain = pbr.sample_pbr_scene(HELD_OUT + 600, "studio")
+    plain = pbr_scenes.sample_pbr_scene(HELD_OUT + 600, "studio")
     silver = replace(
         plain.target, shape="sphere", material="metal", color=(225, 225, 230), pattern=None, roughness=0.15
     )

@@ -17,7 +17,7 @@ from coloredit.bench.pbr import build_pbr, plan_edit
 from coloredit.cli import main
 from coloredit.colors import srgb_to_linear
 from coloredit.errors import ColorEditError
-from coloredit.toy import pbr
+from coloredit.toy import pbr, pbr_scenes, pbr_shapes
 
 SIZE, SPP = 32, 16  # CI renders tiny scenes only
 
@@ -76,22 +76,22 @@ def test_processes_split_the_samples_and_the_index_holds_them_all(tmp_path):
 
 
 def test_the_oracle_shares_the_sources_noise_where_light_never_meets_the_target():
-    scene = pbr.sample_pbr_scene(5)
+    scene = pbr_scenes.sample_pbr_scene(5)
     views, oracle = pbr.render_edit(scene, (20, 200, 40), 32, 16)
     other_seed = pbr.to_bytes(pbr.render_picture(scene, 32, 16, seed=1))
     far = ~ndimage.binary_dilation(views.mask, iterations=8)
     assert np.median(de00(views.image, pbr.to_bytes(oracle))[far]) < 0.05  # the same paths, the same noise
     assert np.median(de00(views.image, other_seed)[far]) > 0.5  # another seed: other noise
-    fresh = pbr.render_picture(pbr.with_base_color(scene, (20, 200, 40)), 32, 64, seed=2)
+    fresh = pbr.render_picture(pbr_scenes.with_base_color(scene, (20, 200, 40)), 32, 64, seed=2)
     assert np.allclose(oracle[views.mask].mean(0), fresh[views.mask].mean(0), rtol=0.1)  # the oracle scene's light
 
 
 def test_the_oracle_scene_changes_only_the_targets_base_color():
-    scene = next(pbr.sample_pbr_scene(s) for s in range(100) if len(pbr.sample_pbr_scene(s).objects) > 1)
-    oracle = pbr.with_base_color(scene, (10, 200, 30))
+    scene = next(pbr_scenes.sample_pbr_scene(s) for s in range(100) if len(pbr_scenes.sample_pbr_scene(s).objects) > 1)
+    oracle = pbr_scenes.with_base_color(scene, (10, 200, 30))
     assert oracle.target.color == (10, 200, 30) and oracle.objects[1:] == scene.objects[1:]
     assert oracle.target.pattern == scene.target.pattern and oracle.target.second_color == scene.target.second_color
-    patterned = pbr.PbrObject("cube", "diffuse", (200, 30, 30), "stripes", (20, 20, 220), texture_seed=3)
+    patterned = pbr_scenes.PbrObject("cube", "diffuse", (200, 30, 30), "stripes", (20, 20, 220), texture_seed=3)
     texture, recolored = (pbr.albedo_texture(replace(patterned, color=c)) for c in ((200, 30, 30), (30, 200, 30)))
     same = np.all(texture == recolored, axis=-1)
     assert 0.2 < same.mean() < 0.6  # the stripes stay, in their own color
@@ -117,16 +117,16 @@ def _planck_xyz(kelvin: float) -> np.ndarray:
 
 @pytest.mark.parametrize("kelvin", [2700, 4000, 8000])
 def test_a_tinted_key_has_the_color_of_a_blackbody_white_balanced_to_d65(kelvin):
-    to_rgb = pbr._XYZ_TO_LINEAR_SRGB
-    expected = (to_rgb @ _planck_xyz(kelvin)) / (to_rgb @ _planck_xyz(pbr.NEUTRAL_KELVIN))
-    expected /= expected @ pbr._LUMA
-    assert np.allclose(pbr.kelvin_rgb(kelvin), expected, rtol=0.03, atol=0.01)
-    assert np.allclose(pbr.kelvin_rgb(pbr.NEUTRAL_KELVIN), 1.0)
+    to_rgb = pbr_scenes._XYZ_TO_LINEAR_SRGB
+    expected = (to_rgb @ _planck_xyz(kelvin)) / (to_rgb @ _planck_xyz(pbr_scenes.NEUTRAL_KELVIN))
+    expected /= expected @ pbr_scenes._LUMA
+    assert np.allclose(pbr_scenes.kelvin_rgb(kelvin), expected, rtol=0.03, atol=0.01)
+    assert np.allclose(pbr_scenes.kelvin_rgb(pbr_scenes.NEUTRAL_KELVIN), 1.0)
 
 
 @pytest.mark.parametrize("shape", ["torus", "mug", "bottle", "vase", "cylinder"])
 def test_meshes_stand_on_the_floor_in_a_unit_box_with_every_vertex_used(shape):
-    positions, uvs, faces = pbr.mesh_geometry(shape)
+    positions, uvs, faces = pbr_shapes.mesh_geometry(shape)
     assert np.array_equal(np.unique(faces), np.arange(len(positions))) and len(uvs) == len(positions)
     a, b, c = (positions[faces[:, k]] for k in range(3))
     assert (np.linalg.norm(np.cross(b - a, c - a), axis=1) > 1e-12).all()
@@ -137,16 +137,16 @@ def test_meshes_stand_on_the_floor_in_a_unit_box_with_every_vertex_used(shape):
 
 
 def test_a_closed_bottle_encloses_its_volume_with_outward_faces():
-    positions, _, faces = pbr.mesh_geometry("bottle")
+    positions, _, faces = pbr_shapes.mesh_geometry("bottle")
     a, b, c = (positions[faces[:, k]] for k in range(3))
     volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6  # the divergence theorem
-    profile = pbr._profile("bottle")
+    profile = pbr_shapes._profile("bottle")
     radius, height = (profile[1:, 0] + profile[:-1, 0]) / 2, np.diff(profile[:, 1])
     assert volume == pytest.approx((np.pi * radius**2 * height).sum(), rel=0.02)
 
 
 def test_the_mask_covers_the_target_only():
-    scene = next(pbr.sample_pbr_scene(s) for s in range(100) if len(pbr.sample_pbr_scene(s).objects) > 1)
+    scene = next(pbr_scenes.sample_pbr_scene(s) for s in range(100) if len(pbr_scenes.sample_pbr_scene(s).objects) > 1)
     views = pbr.render_views(scene, 32, 4)
     alone = pbr.render_views(replace(scene, objects=(scene.target,)), 32, 4)
     assert views.mask.sum() > 20 and (views.mask & ~alone.mask).sum() == 0
@@ -159,28 +159,32 @@ def test_build_takes_a_world_or_a_model_and_bad_sizes_exit_2(tmp_path, capsys):
     assert "--spp at least 1" in capsys.readouterr().err and not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize("style", pbr.STYLES)
+@pytest.mark.parametrize("style", pbr_scenes.STYLES)
 def test_no_light_panel_or_plank_stands_in_the_frame(style):
     for seed in range(300):
-        scene = pbr.sample_pbr_scene(seed, style)
+        scene = pbr_scenes.sample_pbr_scene(seed, style)
         if style == "studio":
-            assert not pbr._in_view(scene, pbr._key_origin(scene), (pbr.KEY_SIDE / 2, pbr.KEY_SIDE / 2))
-        assert not (scene.occluder and pbr._in_view(scene, pbr._plank_origin(scene), pbr.PLANK_HALF_SIZE))
+            assert not pbr_scenes.in_view(
+                scene, pbr_scenes.key_origin(scene), (pbr_scenes.KEY_SIDE / 2, pbr_scenes.KEY_SIDE / 2)
+            )
+        assert not (
+            scene.occluder and pbr_scenes.in_view(scene, pbr_scenes.plank_origin(scene), pbr_scenes.PLANK_HALF_SIZE)
+        )
 
 
 def test_the_in_view_check_sees_a_panel_on_the_line_of_sight():
-    scene = pbr.PbrScene((pbr.PbrObject("sphere", "diffuse", (200, 200, 200)),), camera=(10.0, 20.0))
-    camera = np.array(pbr.LOOK_AT) + pbr.CAMERA_DISTANCE * pbr._direction(*scene.camera)
-    assert pbr._in_view(scene, (camera + np.array(pbr.LOOK_AT)) / 2, (0.3, 0.3))
-    assert not pbr._in_view(scene, camera + np.array([0.0, 3.0, 0.0]), (0.3, 0.3))
+    scene = pbr_scenes.PbrScene((pbr_scenes.PbrObject("sphere", "diffuse", (200, 200, 200)),), camera=(10.0, 20.0))
+    camera = np.array(pbr_scenes.LOOK_AT) + pbr_scenes.CAMERA_DISTANCE * pbr_scenes.direction(*scene.camera)
+    assert pbr_scenes.in_view(scene, (camera + np.array(pbr_scenes.LOOK_AT)) / 2, (0.3, 0.3))
+    assert not pbr_scenes.in_view(scene, camera + np.array([0.0, 3.0, 0.0]), (0.3, 0.3))
 
 
 def test_an_informed_recolor_of_a_matte_object_lands_on_the_oracle():
     """The judge against an explicit formula: one-bounce light off a diffuse surface is proportional to its
     albedo, so scaling each linear channel by the ratio of the base colors is nearly the oracle (interreflection
     and clipping aside); a judge that shared no physics with the renderer would not agree."""
-    matte = pbr.PbrObject("sphere", "diffuse", (180, 90, 60))
-    scene = pbr.PbrScene((matte,), exposure=0.8)
+    matte = pbr_scenes.PbrObject("sphere", "diffuse", (180, 90, 60))
+    scene = pbr_scenes.PbrScene((matte,), exposure=0.8)
     target = (60, 120, 200)
     views, oracle = pbr.render_edit(scene, target, 32, 32)
     ratio = srgb_to_linear(np.array(target) / 255.0) / srgb_to_linear(np.array(matte.color) / 255.0)

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from coloredit import ColorEditPipeline
-from coloredit.toy import ablation
+from coloredit.colors import delta_e00
+from coloredit.toy import ablation, edit_sets
 from coloredit.toy.meter import fit_meter, held_out_error
+from coloredit.toy.render import sample_scene
 
 PIXEL_VARIANTS = ["pixel CIELAB mean shift", "exact color alone, no diffusion"]
 
@@ -31,14 +33,14 @@ def test_evaluation_resumes_from_stored_variants(tmp_path, monkeypatch):
 
 
 def test_sets_are_disjoint_and_edits_are_real_changes():
-    sets = {split: ablation.make_edits(split, 12) for split in ablation.SETS}
+    sets = {split: edit_sets.make_edits(split, 12) for split in edit_sets.SETS}
     seeds = [e.source.spec.seed for edits in sets.values() for e in edits]
     assert len(set(seeds)) == len(seeds)
     assert {e.source.spec.style for e in sets["ood"]} == {"toon"} and {e.source.spec.style for e in sets["test"]} == {
         "v2"
     }
     for edit in sets["test"]:
-        assert edit.kind in ablation.KINDS and edit.kind in edit.tags
+        assert edit.kind in edit_sets.KINDS and edit.kind in edit.tags
         assert not np.array_equal(edit.oracle[edit.source.mask], edit.source.image[edit.source.mask])
         assert edit.reference.spec.objects[0].color == edit.target_rgb
 
@@ -56,16 +58,16 @@ def test_generated_sources_are_the_models_own_images_with_masks_and_real_changes
     pipe = ColorEditPipeline.from_pretrained("toy")
     pipe.set_progress_bar_config(disable=True)
     meter = fit_meter(count=100)
-    edits = ablation.generated_edits(pipe, 2, meter)
+    edits = edit_sets.generated_edits(pipe, 2, meter)
     assert len(edits) == 2
     for i, edit in enumerate(edits):
-        seed = ablation.GENERATED_SEED + i
-        spec = ablation.sample_scene(seed, pattern=None)
-        generated = np.asarray(pipe.generate([spec.caption], [seed], *ablation.GENERATION)[0])
+        seed = edit_sets.GENERATED_SEED + i
+        spec = sample_scene(seed, pattern=None)
+        generated = np.asarray(pipe.generate([spec.caption], [seed], *edit_sets.GENERATION)[0])
         assert np.array_equal(edit.source.image, generated) and edit.source.caption == spec.caption
         assert 0 < edit.source.read_mask.sum() <= edit.source.mask.sum() < edit.source.mask.size
         assert edit.oracle is None and "generated" in edit.tags and edit.kind in edit.tags
-        assert ablation.delta_e00(edit.source.base_lab, ablation._lab(edit.target_rgb)) >= 15
+        assert delta_e00(edit.source.base_lab, edit_sets.lab_of(edit.target_rgb)) >= 15
         # scored without an oracle: an untouched source has the background kept and its own shading
         row = ablation.generated_scores(edit.source, edit.source.image, edit.target_rgb, 0.0, meter)
         assert row["background_identical"] and row["shading_kept"] > 0.999

@@ -8,7 +8,8 @@ from coloredit.colors import BASIC_COLORS, COLOR_TERMS, delta_e00, name_color, r
 from coloredit.measure import object_lab
 from coloredit.toy.evaluate import basic_name
 from coloredit.toy.models import MAX_TOKENS, toy_tokenizer
-from coloredit.toy.render import COLORS, SHAPES, STYLES, draw, recolor, render, sample_scene
+from coloredit.toy.render import draw, recolor, render, sample_scene
+from coloredit.toy.scene import COLORS, SHAPES, STYLES
 
 
 def test_render_is_deterministic_by_seed():

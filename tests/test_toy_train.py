@@ -13,16 +13,11 @@ import torch
 from diffusers.models.attention_processor import AttnProcessor2_0
 from safetensors.torch import load_file
 
+from coloredit.attention import installed
 from coloredit.toy.models import MAX_TOKENS, toy_text_encoder, toy_tokenizer, toy_unet
 from coloredit.toy.render import render, sample_scene
-from coloredit.toy.train import (
-    TrainConfig,
-    _object_masks,
-    dataset,
-    grounding_loss,
-    object_tokens,
-    probe_cross_attention,
-)
+from coloredit.toy.train import TrainConfig, _object_masks, dataset
+from coloredit.toy.train_unet import cross_attention_probes, grounding_loss, object_tokens
 
 ARGS = [
     "--images",
@@ -149,8 +144,8 @@ def test_attention_probe_changes_nothing_and_records_each_cross_attention_layer(
     with torch.no_grad():
         reference = unet(latents, t, encoder_hidden_states=context).sample
         store = []
-        probe_cross_attention(unet, store)
-        probed = unet(latents, t, encoder_hidden_states=context).sample
+        with installed(unet, cross_attention_probes(unet, store)):
+            probed = unet(latents, t, encoder_hidden_states=context).sample
     torch.testing.assert_close(probed, reference, atol=1e-5, rtol=1e-5)
     assert [layer.shape[1] for layer in store] == [256, 64, 64, 64, 256, 256]  # 16x16 and 8x8, not the 4x4 mid
     assert all(torch.allclose(layer.sum(-1), torch.ones(2, layer.shape[1])) for layer in store)

@@ -135,73 +135,8 @@ def build(app: App):
     """The Gradio Blocks of the app."""
     import gradio as gr
 
-    def fail(error: Exception):
-        return gr.Error(str(error).splitlines()[0])
-
-    def find(value, phrase):
-        image = None if not value else np.asarray(value["background"])[..., :3]
-        if image is None:
-            raise gr.Error("upload an image first")
-        if not phrase.strip():
-            raise gr.Error("type what the object is, e.g. 'ball'")
-        from .masks import attention_mask
-
-        try:
-            mask = attention_mask(app.pipe, image, phrase)
-        except ColorEditError as error:
-            raise fail(error) from None
-        return mask, overlay(image, mask), found_note(image, mask, f"'{phrase.strip()}'")
-
-    def click(value, event: gr.SelectData):
-        if app.sam_model is None:
-            raise gr.Error("clicking needs a SAM model: start the app with --sam-model")
-        from .masks import sam_mask
-
-        image = np.asarray(value["background"])[..., :3]
-        try:
-            mask = sam_mask(image, [tuple(event.index)], model=app.sam_model)
-        except ColorEditError as error:
-            raise fail(error) from None
-        return mask, overlay(image, mask), found_note(image, mask, "the clicked object")
-
-    def painted(value):
-        mask = editor_mask(value)
-        return None if mask is None else overlay(np.asarray(value["background"])[..., :3], mask)
-
-    def run(
-        value,
-        found,
-        picked,
-        typed,
-        reference,
-        prompt,
-        preset_name,
-        steps,
-        seed,
-        inversion,
-        progress=gr.Progress(track_tqdm=True),  # noqa: B008 (gradio reads the default)
-    ):
-        image = None if not value else np.asarray(value["background"])[..., :3]
-        mask = editor_mask(value) if value else None
-        mask = mask if mask is not None else found
-        colors = chosen_colors(picked, typed, reference)
-        try:
-            done = app.recolor(image, mask, colors, reference, prompt, preset_name, steps, seed, inversion)
-        except ColorEditError as error:  # a toast and a line; the last result stays on the page
-            message = str(error).splitlines()[0]
-            gr.Warning(message)
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Not run:** {message}"
-        edited = np.asarray(Image.open(done.files[0][1]))
-        cost = done.cost
-        info = (
-            f"{', '.join(label for label, _ in done.files)}: {len(done.files)} edit(s); last: "
-            f"{cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, {sum(cost['seconds'].values()):.1f} s "
-            f"({'the exact-color engine alone' if cost['engine'] == 'exact' else 'the diffusion model'})"
-        )
-        gallery = [(str(path), label) for label, path in done.files]
-        downloads = [str(path) for _, path in done.files] + ([str(done.archive)] if len(done.files) > 1 else [])
-        return (image, edited[..., :3]), gallery, downloads, overlay(image, done.mask), info
-
+    find, click, painted = mask_handlers(app, gr)
+    run = edit_handler(app, gr)
     with gr.Blocks(title=TITLE, delete_cache=(900, 3600)) as demo:  # Gradio's copies of results: gone in an hour
         gr.Markdown(f"# {TITLE}\nUpload an image, paint the object (or name it), pick a color, press **Recolor**.")
         found = gr.State(None)
@@ -257,33 +192,120 @@ def build(app: App):
             api_name=False,
         )
 
-        def api(image_file, mask_file, color, reference_file, prompt_text):
-            from .images import load_mask
-            from .photos import open_photo
-
-            try:
-                if not image_file:
-                    raise ColorEditError("upload an image first")
-                if not mask_file:
-                    raise ColorEditError("mark the object: give a mask file (white = object)")
-                image = np.asarray(open_photo(image_file)[0])
-                mask = load_mask(mask_file, (image.shape[1], image.shape[0]))
-                ref = None if not reference_file else np.asarray(open_photo(reference_file, "reference image")[0])
-                done = app.recolor(image, mask, split_colors(color or ""), ref, prompt_text or "")
-            except ColorEditError as error:
-                raise fail(error) from None
-            return str(done.files[0][1])
-
-        with gr.Row(visible=False):  # files, not gr.Image: our checks read them, so a bad one gets our message
-            api_inputs = [gr.File(type="filepath"), gr.File(type="filepath"), gr.Textbox()]
-            api_inputs += [gr.File(type="filepath"), gr.Textbox()]
-            api_output = gr.File()
-            api_button = gr.Button()
-        api_button.click(api, api_inputs, api_output, api_name="recolor")
+        api_endpoint(app, gr)
     # Users' edits run in parallel threads; the pipeline lets one at a time use the U-Net (its lock is the only
     # serialization: `attention.install`), so a small queue limit keeps memory bounded, not correctness.
     demo.queue(default_concurrency_limit=CONCURRENT)
     return demo
+
+
+def mask_handlers(app: App, gr) -> tuple:
+    """The mask view's handlers: an object found from its name, clicked (with a SAM model), or painted."""
+
+    def find(value, phrase):
+        image = None if not value else np.asarray(value["background"])[..., :3]
+        if image is None:
+            raise gr.Error("upload an image first")
+        if not phrase.strip():
+            raise gr.Error("type what the object is, e.g. 'ball'")
+        from .masks import attention_mask
+
+        try:
+            mask = attention_mask(app.pipe, image, phrase)
+        except ColorEditError as error:
+            raise fail(gr, error) from None
+        return mask, overlay(image, mask), found_note(image, mask, f"'{phrase.strip()}'")
+
+    def click(value, event: gr.SelectData):
+        if app.sam_model is None:
+            raise gr.Error("clicking needs a SAM model: start the app with --sam-model")
+        from .masks import sam_mask
+
+        image = np.asarray(value["background"])[..., :3]
+        try:
+            mask = sam_mask(image, [tuple(event.index)], model=app.sam_model)
+        except ColorEditError as error:
+            raise fail(gr, error) from None
+        return mask, overlay(image, mask), found_note(image, mask, "the clicked object")
+
+    def painted(value):
+        mask = editor_mask(value)
+        return None if mask is None else overlay(np.asarray(value["background"])[..., :3], mask)
+
+    return find, click, painted
+
+
+def fail(gr, error: Exception):
+    """Gradio's error for one of ours: its first line."""
+    return gr.Error(str(error).splitlines()[0])
+
+
+def edit_handler(app: App, gr):
+    """The Recolor button: the edit, or a toast and a line that leave the last result on the page."""
+
+    def run(
+        value,
+        found,
+        picked,
+        typed,
+        reference,
+        prompt,
+        preset_name,
+        steps,
+        seed,
+        inversion,
+        progress=gr.Progress(track_tqdm=True),  # noqa: B008 (gradio reads the default)
+    ):
+        image = None if not value else np.asarray(value["background"])[..., :3]
+        mask = editor_mask(value) if value else None
+        mask = mask if mask is not None else found
+        colors = chosen_colors(picked, typed, reference)
+        try:
+            done = app.recolor(image, mask, colors, reference, prompt, preset_name, steps, seed, inversion)
+        except ColorEditError as error:  # a toast and a line; the last result stays on the page
+            message = str(error).splitlines()[0]
+            gr.Warning(message)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"**Not run:** {message}"
+        edited = np.asarray(Image.open(done.files[0][1]))
+        cost = done.cost
+        info = (
+            f"{', '.join(label for label, _ in done.files)}: {len(done.files)} edit(s); last: "
+            f"{cost['unet']['calls']} U-Net calls, {cost['unet']['rows']} rows, {sum(cost['seconds'].values()):.1f} s "
+            f"({'the exact-color engine alone' if cost['engine'] == 'exact' else 'the diffusion model'})"
+        )
+        gallery = [(str(path), label) for label, path in done.files]
+        downloads = [str(path) for _, path in done.files] + ([str(done.archive)] if len(done.files) > 1 else [])
+        return (image, edited[..., :3]), gallery, downloads, overlay(image, done.mask), info
+
+    return run
+
+
+def api_endpoint(app: App, gr) -> None:
+    """`/recolor` for scripts: files in (our checks read them, so a bad one gets our message), the PNG out."""
+
+    def api(image_file, mask_file, color, reference_file, prompt_text):
+        from .images import load_mask
+        from .photos import open_photo
+
+        try:
+            if not image_file:
+                raise ColorEditError("upload an image first")
+            if not mask_file:
+                raise ColorEditError("mark the object: give a mask file (white = object)")
+            image = np.asarray(open_photo(image_file)[0])
+            mask = load_mask(mask_file, (image.shape[1], image.shape[0]))
+            ref = None if not reference_file else np.asarray(open_photo(reference_file, "reference image")[0])
+            done = app.recolor(image, mask, split_colors(color or ""), ref, prompt_text or "")
+        except ColorEditError as error:
+            raise fail(gr, error) from None
+        return str(done.files[0][1])
+
+    with gr.Row(visible=False):  # files, not gr.Image: our checks read them, so a bad one gets our message
+        api_inputs = [gr.File(type="filepath"), gr.File(type="filepath"), gr.Textbox()]
+        api_inputs += [gr.File(type="filepath"), gr.Textbox()]
+        api_output = gr.File()
+        api_button = gr.Button()
+    api_button.click(api, api_inputs, api_output, api_name="recolor")
 
 
 def found_note(image: np.ndarray, mask: np.ndarray, what: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colors import lab_to_rgb, rgb_to_lab
+from .colors import hsv_to_rgb, lab_to_rgb, rgb_to_hsv, rgb_to_lab
 
 EXACT_LIGHTS = {"exact": "none", "exact-color": "color", "exact-light": "auto"}  # the engine, by scene_light
 
@@ -23,7 +23,7 @@ def pixel_edit(
 ) -> np.ndarray:
     """The image with the masked object recolored by baseline `kind`: to the hex `target_rgb`, or, when a
     `reference` image is given, to its object (over `reference_mask`, else its salient object)."""
-    from .exact import base_color, pixel_hue, pixel_mean_shift, pixel_reinhard, recolor
+    from .exact import base_color, recolor
     from .light import scene_light
     from .masks import salient_object
 
@@ -48,3 +48,38 @@ def pixel_edit(
         target = target_rgb if reference is None else base_color(reference, reference_mask, scene_light=seen_in)
         return recolor(image, mask, target, hint_rgb=hint_rgb, scene_light=scene_light(image, mask, hint_rgb, light))
     raise ValueError(f"unknown pixel baseline {kind!r}")
+
+
+def pixel_mean_shift(image: np.ndarray, mask: np.ndarray, target_lab: np.ndarray, keep_lightness: bool = False):
+    """Baseline: shift the object's pixels in CIELAB so their mean is `target_lab` (a*b* only if
+    `keep_lightness`)."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    lab = rgb_to_lab(image[mask] / 255.0)
+    shift = np.asarray(target_lab, dtype=np.float64) - lab.mean(axis=0)
+    if keep_lightness:
+        shift[0] = 0.0
+    out = image.copy()
+    out[mask] = (lab_to_rgb(lab + shift) * 255).round().astype(np.uint8)
+    return out
+
+
+def pixel_reinhard(image: np.ndarray, mask: np.ndarray, target_mean: np.ndarray, target_std: np.ndarray):
+    """Baseline: Reinhard et al. (2001) color transfer in CIELAB: the object's per-channel mean and std
+    matched to the target's."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    lab = rgb_to_lab(image[mask] / 255.0)
+    scaled = (lab - lab.mean(axis=0)) / np.maximum(lab.std(axis=0), 1e-6) * np.asarray(target_std) + target_mean
+    out = image.copy()
+    out[mask] = (lab_to_rgb(scaled) * 255).round().astype(np.uint8)
+    return out
+
+
+def pixel_hue(image: np.ndarray, mask: np.ndarray, target_rgb: tuple[int, int, int]):
+    """Baseline: the object's HSV hue set to the target's, its saturation and value kept (what a photo
+    editor's hue slider does)."""
+    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+    hsv = rgb_to_hsv(image[mask] / 255.0)
+    hsv[:, 0] = rgb_to_hsv(np.array(target_rgb, dtype=np.float64) / 255.0)[0]
+    out = image.copy()
+    out[mask] = (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
+    return out

@@ -129,10 +129,8 @@ def exact_edit(
         for rgb in targets
     ]
     prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
-    source_image, change = original, float(used.sum() / given.sum() - 1.0)
-    if photo is not None:
-        edits = [photos.restore(edited, photo) for edited in edits]
-        source_image, used = photos.restore(original, photo), photos.restore_mask(used, photo)
+    change = float(used.sum() / given.sum() - 1.0)
+    edits, source_image, used = photos.restore_edit(edits, original, used, photo)
     output = ColorEditOutput(
         images=edits,
         source_image=source_image,

@@ -26,16 +26,14 @@ import numpy as np
 
 from .colors import (
     LINEAR_OF_BYTE,
-    hsv_to_rgb,
     hue_distance,
-    lab_to_rgb,
     linear_to_lab,
     linear_to_srgb,
-    rgb_to_hsv,
     rgb_to_lab,
     srgb_to_linear,
 )
 from .config import MATERIALS
+from .outline import unmix_outline
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -329,8 +327,6 @@ def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) 
 def _recolor_box(
     image: np.ndarray, mask: np.ndarray, target_lit: np.ndarray, rendered: np.ndarray | None, source, metal: bool
 ) -> np.ndarray:
-    from scipy import ndimage
-
     shade, specular = source.shade, source.specular
     pixels = to_linear(image[mask])
     # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how much
@@ -355,85 +351,8 @@ def _recolor_box(
     linear = to_linear(image)
     out_linear = linear.copy()
     out_linear[mask] = new
-    inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
-    band = ~inner & ~outer
-    out_linear[band] = linear[band] + _outline_change(linear, out_linear - linear, inner, outer, band)
+    band = unmix_outline(linear, out_linear, mask)
     out = to_srgb_uint8(out_linear)
     unchanged = ~(mask | band)
     out[unchanged] = image[unchanged]
-    return out
-
-
-OUTLINE_WINDOW = 2  # inner pixels up to this far from an outline pixel may be the object it shows
-OUTLINE_MATCH = 2e-3  # squared linear-RGB residual: how closely an inner color must explain an outline pixel
-
-
-def _outline_change(
-    linear: np.ndarray, change: np.ndarray, inner: np.ndarray, outer: np.ndarray, band: np.ndarray
-) -> np.ndarray:
-    """The change of each outline pixel (`band`): it shows `alpha * object + (1 - alpha) * background`, where
-    the background is the local mean outside and the object is whichever nearby inner pixel explains it best
-    (an object with stripes has two colors at its edge: a red pixel there must follow the red body, not the
-    stripe's average with it). It takes `alpha` of that inner pixel's change."""
-    background = _local_mean(linear, outer)[band]
-    ys, xs = np.nonzero(band)
-    h, w = band.shape
-    offer = linear[ys, xs] - background
-    scores, changes = [], []
-    reach = range(-OUTLINE_WINDOW, OUTLINE_WINDOW + 1)
-    for dy, dx in ((dy, dx) for dy in reach for dx in reach):
-        y, x = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
-        span = linear[y, x] - background
-        alpha = np.clip((offer * span).sum(-1) / np.maximum((span * span).sum(-1), 1e-6), 0.0, 1.0)
-        residual = ((offer - alpha[:, None] * span) ** 2).sum(-1)
-        near = -(dy * dy + dx * dx) / (2 * 1.5**2)  # the local means' Gaussian, as a log weight
-        scores.append(np.where(inner[y, x], near - residual / OUTLINE_MATCH, -np.inf))
-        changes.append(alpha[:, None] * change[y, x])
-    scores = np.stack(scores)
-    top = scores.max(axis=0)
-    weights = np.where(np.isfinite(top), np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
-    return (weights[..., None] * np.stack(changes)).sum(0) / np.maximum(weights.sum(0), 1e-12)[:, None]
-
-
-def _local_mean(values: np.ndarray, where: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """The mean of `values` (H x W x C) over the pixels `where`, near each pixel (normalized convolution)."""
-    from scipy import ndimage
-
-    weight = ndimage.gaussian_filter(where.astype(np.float64), sigma)
-    sums = np.stack([ndimage.gaussian_filter(values[..., c] * where, sigma) for c in range(values.shape[-1])], -1)
-    return sums / np.maximum(weight, 1e-8)[..., None]
-
-
-def pixel_mean_shift(image: np.ndarray, mask: np.ndarray, target_lab: np.ndarray, keep_lightness: bool = False):
-    """Baseline: shift the object's pixels in CIELAB so their mean is `target_lab` (a*b* only if
-    `keep_lightness`)."""
-    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-    lab = rgb_to_lab(image[mask] / 255.0)
-    shift = np.asarray(target_lab, dtype=np.float64) - lab.mean(axis=0)
-    if keep_lightness:
-        shift[0] = 0.0
-    out = image.copy()
-    out[mask] = (lab_to_rgb(lab + shift) * 255).round().astype(np.uint8)
-    return out
-
-
-def pixel_reinhard(image: np.ndarray, mask: np.ndarray, target_mean: np.ndarray, target_std: np.ndarray):
-    """Baseline: Reinhard et al. (2001) color transfer in CIELAB: the object's per-channel mean and std
-    matched to the target's."""
-    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-    lab = rgb_to_lab(image[mask] / 255.0)
-    scaled = (lab - lab.mean(axis=0)) / np.maximum(lab.std(axis=0), 1e-6) * np.asarray(target_std) + target_mean
-    out = image.copy()
-    out[mask] = (lab_to_rgb(scaled) * 255).round().astype(np.uint8)
-    return out
-
-
-def pixel_hue(image: np.ndarray, mask: np.ndarray, target_rgb: tuple[int, int, int]):
-    """Baseline: the object's HSV hue set to the target's, its saturation and value kept (what a photo
-    editor's hue slider does)."""
-    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-    hsv = rgb_to_hsv(image[mask] / 255.0)
-    hsv[:, 0] = rgb_to_hsv(np.array(target_rgb, dtype=np.float64) / 255.0)[0]
-    out = image.copy()
-    out[mask] = (hsv_to_rgb(hsv) * 255).round().astype(np.uint8)
     return out

@@ -7,6 +7,7 @@ can be saved and reused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -14,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+
+from .config import EditConfig
 
 # eps(latents, timestep, text_embeddings[, alpha]) -> predicted noise, batched over the first axis; `alpha`,
 # the cumulative alpha the latents are at, is given where it is not the timestep's (DDIM inversion evaluates
@@ -139,6 +143,22 @@ class InversionCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def inversion_key(image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str, model: tuple) -> str:
+    """The cache key of inverting `image` (a PIL image at the working size) with `prompt` by `method` on `model`
+    (what identifies the U-Net): its pixels and every setting the inversion depends on."""
+    settings = [prompt, method, schedule.timesteps, str(image.size), *model]
+    if method == "null-text":
+        settings += [
+            config.guidance_scale,
+            config.null_text_inner_steps,
+            config.null_text_lr,
+            config.null_text_early_stop,
+        ]
+    digest = hashlib.sha256(np.asarray(image.convert("RGB")).tobytes())
+    digest.update(json.dumps(settings, default=str).encode())
+    return digest.hexdigest()
 
 
 @torch.no_grad()

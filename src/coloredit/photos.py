@@ -190,6 +190,15 @@ def restore(edited: Image.Image, how: Restore) -> Image.Image:
     return full
 
 
+def restore_edit(
+    edits: list[Image.Image], source: Image.Image, mask: np.ndarray, how: Restore | None
+) -> tuple[list[Image.Image], Image.Image, np.ndarray]:
+    """An edit's images, its source and the mask it used, as the full photo (as they are without a crop)."""
+    if how is None:
+        return edits, source, mask
+    return [restore(edited, how) for edited in edits], restore(source, how), restore_mask(mask, how)
+
+
 def restore_mask(mask: np.ndarray, how: Restore) -> np.ndarray:
     """The crop's mask placed in the full photo (False outside the crop)."""
     full = np.zeros((how.size[1], how.size[0]), dtype=bool)

@@ -4,7 +4,7 @@ by an `EditController`, put on a U-Net by `installed`."""
 from .appearance import ReferenceAppearance
 from .base import BRANCHES, AttentionEdit, BranchLayout, EditAttnProcessor, reference_of, target_name
 from .controller import EditController
-from .install import installed, unet_lock
+from .install import installed, one_edit_at_a_time, unet_lock
 from .mutual import MutualSelfAttention
 from .recorder import CrossAttentionRecorder
 from .structure import SourceCrossAttentionMaps, SourceStructure
@@ -23,6 +23,7 @@ __all__ = [
     "SourceStructure",
     "ValueAlignment",
     "installed",
+    "one_edit_at_a_time",
     "reference_of",
     "target_name",
     "token_adain",

@@ -8,10 +8,13 @@ same lock (`unet_lock`, re-entrant) for its whole run, inversions included: it i
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+
+from ..accounting import counting
 
 _LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _GUARD = threading.Lock()
@@ -36,3 +39,15 @@ def installed(unet, processors: Mapping[str, object]) -> Iterator[None]:
             yield
         finally:
             unet.set_attn_processor(previous)
+
+
+def one_edit_at_a_time(method):
+    """Hold the U-Net's lock for the whole edit (inversions, attention processors, denoising) and count its
+    cost in its own ledger: edits from several threads on one pipeline wait for each other, each correct."""
+
+    @functools.wraps(method)
+    def edit(self, *args, **kwargs):
+        with unet_lock(self.unet), counting():
+            return method(self, *args, **kwargs)
+
+    return edit

@@ -82,7 +82,7 @@ def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
     """Rendered sources with exact masks (split "real": they must be inverted), recolored to a color drawn
     over the whole gamut; the reference is a single object of that base color in another scene, and the
     oracle (the source scene rendered with the target color) is saved for the oracle metrics."""
-    from ..toy.ablation import edits_from
+    from ..toy.edit_sets import edits_from
 
     out.mkdir(parents=True, exist_ok=True)
     samples = []

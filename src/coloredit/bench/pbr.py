@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..colors import delta_e00, name_color, rgb_to_lab, to_hex
 from ..errors import ColorEditError
-from ..toy import pbr
+from ..toy import pbr, pbr_scenes
 from ..toy.render import sample_color
 from .manifest import Sample, mask_image, parse_line, sample_line, save_image, write_json, write_manifest
 
@@ -41,10 +41,10 @@ class PbrEdit:
     """One sample's plan, drawn from its seed: the scene, the target base color, and how it is given."""
 
     seed: int
-    scene: pbr.PbrScene
+    scene: pbr_scenes.PbrScene
     target_rgb: tuple[int, int, int]
     kind: str  # hex | reference
-    reference: pbr.PbrScene | None
+    reference: pbr_scenes.PbrScene | None
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -65,18 +65,18 @@ def plan_edit(set_name: str, index: int) -> PbrEdit:
     """The `index`-th edit of a set: deterministic, so any process, at any time, plans the same edit."""
     style, first = SETS[set_name]
     seed = first + index
-    scene = pbr.sample_pbr_scene(seed, style)
+    scene = pbr_scenes.sample_pbr_scene(seed, style)
     rng = np.random.default_rng([seed, 1])
     source_lab = rgb_to_lab(np.array(scene.target.color) / 255.0)
     metal = scene.target.material == "metal"
     while True:
-        target = pbr.metal_tint(rng) if metal else sample_color(rng)
+        target = pbr_scenes.metal_tint(rng) if metal else sample_color(rng)
         if delta_e00(source_lab, rgb_to_lab(np.array(target) / 255.0)) >= MIN_CHANGE:
             break
     kind = "hex" if index % 2 else "reference"
     reference = None
     if kind == "reference":  # one object of the target color, in its own scene and light
-        other = pbr.sample_pbr_scene(seed + REFERENCE_SEEDS, style)
+        other = pbr_scenes.sample_pbr_scene(seed + REFERENCE_SEEDS, style)
         material = scene.target.material if metal else other.target.material
         material = "diffuse" if material == "metal" and not metal else material
         obj = replace(other.target, material=material, color=target, pattern=None, second_color=None)
@@ -84,9 +84,9 @@ def plan_edit(set_name: str, index: int) -> PbrEdit:
     return PbrEdit(seed, scene, target, kind, reference)
 
 
-def caption(obj: pbr.PbrObject) -> str:
+def caption(obj: pbr_scenes.PbrObject) -> str:
     """What a person would type: color, material and noun."""
-    return f"a {name_color(obj.color)} {pbr.MATERIAL_WORDS[obj.material]} {pbr.NOUNS[obj.shape]}"
+    return f"a {name_color(obj.color)} {pbr_scenes.MATERIAL_WORDS[obj.material]} {pbr_scenes.NOUNS[obj.shape]}"
 
 
 def noise_floor(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> float:
@@ -125,7 +125,7 @@ def render_sample(edit: PbrEdit, out: Path, sid: str, size: int, spp: int, measu
         id=sid,
         split="real",  # rendered, not generated: every method inverts it
         source_prompt=caption(edit.scene.target),
-        object=pbr.NOUNS[edit.scene.target.shape],
+        object=pbr_scenes.NOUNS[edit.scene.target.shape],
         target_color=name_color(edit.target_rgb),
         target_rgb=edit.target_rgb,
         reference_prompt=reference_prompt,

@@ -17,26 +17,7 @@ from .prompts import checked_prompts, mask_from_prompts, reference_mask_from_pro
 def run_edit(args: argparse.Namespace) -> int:
     from ..images import check_output, save_atomic
 
-    config = preset(args.preset)
-    changes = {k: v for k, v in (("num_inference_steps", args.steps), ("inversion", args.inversion)) if v is not None}
-    config = config.replace(**changes).with_overrides(args.overrides)
-    references = args.reference or args.color
-    kind = "reference" if args.reference else "color"
-    prompted = bool(args.mask_text or args.point or args.negative_point or args.box)
-    if prompted == bool(args.mask):
-        raise ColorEditError("give --mask, or one of --mask-text, --point, --box")
-    if prompted and len(references) != 1:
-        raise ColorEditError("a mask prompt marks one object: give one --reference/--color")
-    if not prompted and len(references) != len(args.mask):
-        raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
-    if len(args.prompt) not in (1, len(references)):
-        raise ColorEditError(f"{len(args.prompt)} --prompt for {len(references)} objects: give one, or one each")
-    prompts = args.prompt * len(references) if len(args.prompt) == 1 else args.prompt
-    reference_prompted = bool(args.reference_text or args.reference_point or args.reference_box)
-    if reference_prompted and (kind != "reference" or len(references) != 1 or args.reference_mask):
-        raise ColorEditError(
-            "--reference-text/-point/-box mark the object of one --reference, in place of --reference-mask"
-        )
+    config, references, kind, prompts, reference_prompted = checked_arguments(args)
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
     check_output(output, args.force)
 
@@ -79,6 +60,39 @@ def run_edit(args: argparse.Namespace) -> int:
     results = pipe.edit_objects(prompts[0], edits, image=args.image, seed=args.seed, config=config)
     save_atomic(results[-1].image, output, force=args.force)
 
+    print_result(args, output, config, results, load_seconds, found, reference_found)
+    return 0
+
+
+def checked_arguments(args: argparse.Namespace) -> tuple:
+    """The edit's config, its references (colors or images) and their kind, one prompt per object, and
+    whether the reference's object is marked by prompts; one line for arguments that do not fit together."""
+    config = preset(args.preset)
+    changes = {k: v for k, v in (("num_inference_steps", args.steps), ("inversion", args.inversion)) if v is not None}
+    config = config.replace(**changes).with_overrides(args.overrides)
+    references = args.reference or args.color
+    kind = "reference" if args.reference else "color"
+    prompted = bool(args.mask_text or args.point or args.negative_point or args.box)
+    if prompted == bool(args.mask):
+        raise ColorEditError("give --mask, or one of --mask-text, --point, --box")
+    if prompted and len(references) != 1:
+        raise ColorEditError("a mask prompt marks one object: give one --reference/--color")
+    if not prompted and len(references) != len(args.mask):
+        raise ColorEditError(f"{len(args.mask)} --mask but {len(references)} --reference/--color: give one each")
+    if len(args.prompt) not in (1, len(references)):
+        raise ColorEditError(f"{len(args.prompt)} --prompt for {len(references)} objects: give one, or one each")
+    prompts = args.prompt * len(references) if len(args.prompt) == 1 else args.prompt
+    reference_prompted = bool(args.reference_text or args.reference_point or args.reference_box)
+    if reference_prompted and (kind != "reference" or len(references) != 1 or args.reference_mask):
+        raise ColorEditError(
+            "--reference-text/-point/-box mark the object of one --reference, in place of --reference-mask"
+        )
+    return config, references, kind, prompts, reference_prompted
+
+
+def print_result(args, output: Path, config, results: list, load_seconds: float, found, reference_found) -> None:
+    """`wrote OUTPUT`, or with --json one object: the config, seconds and U-Net calls per stage, the prompts,
+    masks' change and confidence, and which engine ran and why."""
     if args.json:
         seconds = {"load": round(load_seconds, 4)}
         unet = {"calls": 0, "rows": 0}
@@ -105,7 +119,6 @@ def run_edit(args: argparse.Namespace) -> int:
         )
     else:
         print(f"wrote {output}", file=sys.stderr)
-    return 0
 
 
 def _merge_stages(stages: list[dict]) -> dict:

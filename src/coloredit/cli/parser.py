@@ -21,6 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
+    add_edit(commands)
+    add_colorways(commands)
+    add_tools(commands)
+    add_bench_commands(commands)
+    return parser
+
+
+def add_edit(commands) -> None:
+    """`coloredit edit`: one image, one or more objects."""
     edit = commands.add_parser(
         "edit",
         help="recolor the masked object(s) of an image",
@@ -73,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--force", action="store_true", help="overwrite an existing output")
     edit.add_argument("--json", action="store_true", help="print one JSON object with output, config, seconds, unet")
 
+
+def add_colorways(commands) -> None:
+    """`coloredit colorways`: one object in many colors."""
     colorways = commands.add_parser(
         "colorways",
         help="one object in many colors: one inversion, the colors batched",
@@ -95,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     colorways.add_argument("--force", action="store_true", help="overwrite files of an earlier run")
     colorways.add_argument("--json", action="store_true", help="print one JSON object: files, colors, seconds, unet")
 
+
+def add_tools(commands) -> None:
+    """`coloredit mask`, `app`, `batch` and `demo`."""
     mask = commands.add_parser(
         "mask",
         help="make an object mask from a phrase, clicks or a box",
@@ -146,8 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     demo.add_argument("--force", action="store_true", help="overwrite files of an earlier demo")
     demo.add_argument("--json", action="store_true", help="print the scores as one JSON object")
-    add_bench_commands(commands)
-    return parser
 
 
 def add_bench_commands(commands) -> None:

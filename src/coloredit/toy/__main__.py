@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m coloredit.toy")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train the toy model (resumable) and write a pipeline folder")
@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
 
     for f in fields(TrainConfig):
         train.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    add_measuring(commands)
+    return parser
+
+
+def add_measuring(commands) -> None:
+    """The subcommands that measure or make data: detector, evaluate, ablation, render-pbr, train-light."""
     detector = commands.add_parser("detector", help="train the object detector that scores generations")
     detector.add_argument("--out", type=Path, default=None, help="default: the shipped detector's path")
     detector.add_argument("--steps", type=int, default=4000)
@@ -64,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     fit = commands.add_parser("train-light", help="fit the light model (coloredit.light) on the training scenes")
     fit.add_argument("--data", type=Path, default=Path("runs/pbr/train"))
     fit.add_argument("--out", type=Path, default=None, help="default: the shipped light model's path")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train-light":
         from ..light import WEIGHTS
@@ -79,7 +89,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{done} training scenes in {args.out}", file=sys.stderr)
         return 0
 
+    if args.command in ("detector", "train"):
+        return train_command(args, parser)
+    return model_command(args, parser)
+
+
+def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Train the detector or the toy model."""
     import torch
+
+    from .train import TrainConfig
 
     if args.command == "detector":
         from .detector import DETECTOR, train_detector
@@ -93,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         started = time.perf_counter()
-        from .train import STAGES
-        from .train import train as run_training
+        from .train_run import STAGES
+        from .train_run import train as run_training
 
         stages = tuple(filter(None, args.stages.split(",")))  # none: only write the folder
         if set(stages) - set(STAGES):
@@ -104,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         done = f"wrote {out}" if out else f"stages {args.stages} done (the others are not)"
         print(f"{done} in {seconds:.0f} s", file=sys.stderr)
         return 0
+
+
+def model_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Measure the toy model: the ablation or its evaluation."""
+    import torch
+
     from ..pipeline import ColorEditPipeline
 
     pipe = ColorEditPipeline.from_pretrained(args.model)

@@ -11,7 +11,8 @@ from PIL import Image
 from ..config import EditConfig
 from ..images import save_atomic
 from .evaluate import oracle_scores, plate
-from .render import KNOWN, draw, recolor, render
+from .render import draw, recolor, render
+from .scene import KNOWN
 
 # a glossy red cup with white stripes takes the navy of a reference cube; the stripes and highlight stay white
 SOURCE = dict(

@@ -13,23 +13,23 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import pbr
+from . import pbr, pbr_scenes
 
 FIRST_SEED = 70_000_000  # the sets share no scene: tune, test and OOD start at 71, 72 and 73 million
 REFERENCE_EVERY = 3  # every third scene: one plain object, as a reference image is rendered
 SIZE, SPP = 128, 64
 
 
-def training_scene(index: int) -> pbr.PbrScene:
+def training_scene(index: int) -> pbr_scenes.PbrScene:
     """The `index`-th training scene (deterministic, so processes split the work by index)."""
-    scene = pbr.sample_pbr_scene(FIRST_SEED + index, "studio")
+    scene = pbr_scenes.sample_pbr_scene(FIRST_SEED + index, "studio")
     if index % REFERENCE_EVERY == 0:
         obj = replace(scene.target, pattern=None, second_color=None)
         scene = replace(scene, objects=(obj,), bleed_color=None, occluder=False)
     return scene
 
 
-def facts(scene: pbr.PbrScene) -> dict:
+def facts(scene: pbr_scenes.PbrScene) -> dict:
     """What the renderer knows and a photo does not: the target's base color and material, and the key's
     color (linear RGB, balanced to D65) and the camera's exposure."""
     target = scene.target
@@ -37,7 +37,7 @@ def facts(scene: pbr.PbrScene) -> dict:
         "base_color": list(target.color),
         "material": target.material,
         "pattern": target.pattern,
-        "key_rgb": [float(v) for v in pbr.kelvin_rgb(scene.key_kelvin)],
+        "key_rgb": [float(v) for v in pbr_scenes.kelvin_rgb(scene.key_kelvin)],
         "exposure": scene.exposure,
         "scene": asdict(scene),
     }
