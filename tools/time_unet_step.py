@@ -15,7 +15,8 @@ import torch
 
 from coloredit.toy.models import MAX_TOKENS, toy_text_encoder, toy_tokenizer, toy_unet
 from coloredit.toy.render import sample_scene
-from coloredit.toy.train import TrainConfig, UNetStage, fit_unet
+from coloredit.toy.train import TrainConfig
+from coloredit.toy.train_unet import UNetStage, fit_unet
 
 WARM_STEPS, TIMED_STEPS = 20, 60
 
