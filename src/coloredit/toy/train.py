@@ -151,18 +151,20 @@ def _crop(batch: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
     return batch[..., y : y + size, x : x + size]
 
 
+@dataclass(frozen=True)
+class VaeStage:
+    """A stage that trains the VAE (all of it, or its decoder): its schedule and batches."""
+
+    name: str
+    steps: int
+    batch: int
+    crop: int  # side of the random crops it learns on (0: whole images)
+    lr: float
+    warmup: int
+
+
 def fit_vae(
-    vae,
-    images: torch.Tensor,
-    parameters: list,
-    stage: str,
-    steps: int,
-    batch_size: int,
-    crop: int,
-    lr: float,
-    warmup: int,
-    config: TrainConfig,
-    state_path: Path,
+    vae, images: torch.Tensor, parameters: list, stage: VaeStage, config: TrainConfig, state_path: Path
 ) -> None:
     """Reconstruction training of `parameters` of the VAE (the rest stays as it is), resumable from
     `state_path` (the stage's weights, optimizer and step). The KL term only where the encoder learns; where
@@ -171,17 +173,17 @@ def fit_vae(
     state = load_state(state_path)
     if state:
         vae.load_state_dict(state["weights"])
-    opt = torch.optim.AdamW(parameters, lr=lr)
+    opt = torch.optim.AdamW(parameters, lr=stage.lr)
     if state:
         opt.load_state_dict(state["opt"])
     learns_encoder = any(p is q for p in parameters for q in vae.encoder.parameters())
     start = state.get("step", 0)
-    bar = tqdm(range(start, steps), desc=stage, initial=start, total=steps)
+    bar = tqdm(range(start, stage.steps), desc=stage.name, initial=start, total=stage.steps)
     for step in bar:
         for group in opt.param_groups:
-            group["lr"] = lr * lr_factor(step, steps, warmup)
-        g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS[stage] + step)
-        batch = _crop(images[torch.randint(len(images), (batch_size,), generator=g)], crop, g)
+            group["lr"] = stage.lr * lr_factor(step, stage.steps, stage.warmup)
+        g = torch.Generator().manual_seed(config.seed * STAGE_SEEDS[stage.name] + step)
+        batch = _crop(images[torch.randint(len(images), (stage.batch,), generator=g)], stage.crop, g)
         batch = batch.to(_device(vae))
         posterior = vae.encode(batch).latent_dist
         recon = vae.decode(posterior.sample(generator=g)).sample
@@ -194,7 +196,7 @@ def fit_vae(
         loss.backward()
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.4f}")
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == steps:
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == stage.steps:
             save_state({"weights": vae.state_dict(), "opt": opt.state_dict(), "step": step + 1}, state_path)
 
 

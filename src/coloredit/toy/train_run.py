@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .models import toy_scheduler, toy_text_encoder, toy_tokenizer, toy_unet, toy_vae
-from .train import TrainConfig, dataset, fit_vae, load_state, object_masks, save_state
+from .train import TrainConfig, VaeStage, dataset, fit_vae, load_state, object_masks, save_state
 from .train_unet import UNetStage, fit_unet
 
 STAGES = ("vae", "unet", "grounding", "decoder")
@@ -40,8 +40,8 @@ def train(
     tokenizer = toy_tokenizer()
     vae, unet, text_encoder = toy_vae().to(device), toy_unet().to(device), toy_text_encoder(tokenizer).to(device)
     if "vae" in stages:
-        fit_vae(vae, images, list(vae.parameters()), "vae", config.vae_steps, config.vae_batch, config.vae_crop,
-                config.vae_lr, 50, config, paths["vae"])  # fmt: skip
+        stage = VaeStage("vae", config.vae_steps, config.vae_batch, config.vae_crop, config.vae_lr, 50)
+        fit_vae(vae, images, list(vae.parameters()), stage, config, paths["vae"])
     latents = encoded_latents(vae, images, config, work, paths["vae"], device)
     if init is not None:
         start = load_state(init)
@@ -70,8 +70,8 @@ def train(
         decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
         for p in decoder:
             p.requires_grad_(True)
-        fit_vae(vae, images, decoder, "decoder", config.decoder_steps, config.decoder_batch, 0, config.decoder_lr,
-                0, config, paths["decoder"])  # fmt: skip
+        stage = VaeStage("decoder", config.decoder_steps, config.decoder_batch, 0, config.decoder_lr, 0)
+        fit_vae(vae, images, decoder, stage, config, paths["decoder"])
         vae.requires_grad_(False)
     return write_pipeline(out, config, paths, vae, tokenizer, ema_unet, ema_text)
 
