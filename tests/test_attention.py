@@ -15,6 +15,7 @@ from coloredit.attention import (
     ValueAlignment,
     installed,
 )
+from coloredit.branch_names import REFERENCE, SOURCE, TARGET, BranchName, target
 from coloredit.inversion import NoiseSchedule
 
 LAYOUT = BranchLayout()
@@ -40,12 +41,12 @@ def test_value_alignment_gives_target_the_reference_statistics():
     value = torch.randn(6, 4, 16, 8, generator=generator) * scale + shift
     _, _, aligned, _ = ValueAlignment(controller).apply(None, None, value, None, None)
     for half in range(2):
-        target, reference = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
+        target, reference = LAYOUT.row(half, TARGET), LAYOUT.row(half, REFERENCE)
         torch.testing.assert_close(aligned[target].mean(-2), value[reference].mean(-2), atol=1e-5, rtol=0)
         torch.testing.assert_close(
             aligned[target].std(-2, unbiased=False), value[reference].std(-2, unbiased=False), atol=1e-4, rtol=1e-4
         )
-    untouched = [LAYOUT.row(h, b) for h in range(2) for b in ("reference", "source")]
+    untouched = [LAYOUT.row(h, b) for h in range(2) for b in (REFERENCE, SOURCE)]
     assert torch.equal(aligned[untouched], value[untouched])
 
 
@@ -80,7 +81,7 @@ def test_structure_processor_is_the_source_attention_map_applied_to_target_value
 
         q, k, v = project_heads(attn, hidden)
         for half in range(2):
-            s, t = LAYOUT.row(half, "source"), LAYOUT.row(half, "target")
+            s, t = LAYOUT.row(half, SOURCE), LAYOUT.row(half, TARGET)
             attention_map = torch.softmax(q[s] @ k[s].transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
             explicit = attn.to_out[0]((attention_map @ v[t]).transpose(0, 1).reshape(64, -1))
             torch.testing.assert_close(out[t], explicit, atol=1e-5, rtol=1e-5)
@@ -91,17 +92,17 @@ def test_structure_reaches_both_target_halves_from_an_unguided_source_row(pipe):
     """With the source conditional only (3 rows: target uncond | source, target cond), both target rows
     get the source row's attention map."""
     attn = attention_module(pipe.unet, "attn1")
-    layout = BranchLayout(("source", "target"), unguided=("source",))
-    assert layout.rows == 3 and layout.row(0, "source") == layout.row(1, "source") == 1
+    layout = BranchLayout((SOURCE, TARGET), unguided=(SOURCE,))
+    assert layout.rows == 3 and layout.row(0, SOURCE) == layout.row(1, SOURCE) == 1
     controller = EditController(preset("paper"), num_steps=10, num_train_timesteps=1000, layout=layout)
     hidden = torch.randn(3, 64, attn.to_q.in_features)
     with torch.no_grad():
         out = EditAttnProcessor(controller, "x", [SourceStructure(controller)])(attn, hidden)
         q, k, v = project_heads(attn, hidden)
     attention_map = torch.softmax(q[1] @ k[1].transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
-    for target in (layout.row(0, "target"), layout.row(1, "target")):
-        explicit = attn.to_out[0]((attention_map @ v[target]).transpose(0, 1).reshape(64, -1))
-        torch.testing.assert_close(out[target], explicit, atol=1e-5, rtol=1e-5)
+    for row in (layout.row(0, TARGET), layout.row(1, TARGET)):
+        explicit = attn.to_out[0]((attention_map @ v[row]).transpose(0, 1).reshape(64, -1))
+        torch.testing.assert_close(out[row], explicit, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["attn1", "attn2"])
@@ -124,7 +125,7 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
         preset("paper").replace(appearance_transfer=True),
         num_steps=10,
         num_train_timesteps=1000,
-        regions={"target": target_region, "reference": reference_region},
+        regions={TARGET: target_region, REFERENCE: reference_region},
     )
     hidden = torch.randn(6, 64, attn.to_q.in_features)
     with torch.no_grad():
@@ -134,13 +135,13 @@ def test_appearance_lets_object_queries_see_only_the_reference_object(pipe):
         q, k, v = project_heads(attn, hidden)
         inside, ref_inside = target_region.flatten() > 0.5, reference_region.flatten() > 0.5
         for half in range(2):
-            t, r = LAYOUT.row(half, "target"), LAYOUT.row(half, "reference")
+            t, r = LAYOUT.row(half, TARGET), LAYOUT.row(half, REFERENCE)
             keys, values = torch.cat([k[t], k[r][:, ref_inside]], dim=1), torch.cat([v[t], v[r][:, ref_inside]], dim=1)
             weights = torch.softmax(q[t][:, inside] @ keys.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
             explicit = attn.to_out[0]((weights @ values).transpose(0, 1).reshape(int(inside.sum()), -1))
             torch.testing.assert_close(out[t][inside], explicit, atol=1e-5, rtol=1e-5)
             torch.testing.assert_close(out[t][~inside], plain[t][~inside], atol=1e-5, rtol=0)
-            for branch in ("reference", "source"):
+            for branch in (REFERENCE, SOURCE):
                 torch.testing.assert_close(
                     out[LAYOUT.row(half, branch)], plain[LAYOUT.row(half, branch)], atol=1e-6, rtol=0
                 )
@@ -156,7 +157,7 @@ def test_every_edit_kind_acts_in_a_full_edit(pipe):
         inversion="ddim",
     )
     schedule = NoiseSchedule(pipe.scheduler, 5)
-    regions = {"target": torch.ones(1, 1, 8, 8), "reference": torch.ones(1, 1, 8, 8)}
+    regions = {TARGET: torch.ones(1, 1, 8, 8), REFERENCE: torch.ones(1, 1, 8, 8)}
     controller = EditController(config, 5, 1000, regions=regions)
     with installed(pipe.unet, controller.processors(pipe.unet)), torch.no_grad():
         for step, timestep in enumerate(schedule.timesteps):
@@ -165,3 +166,18 @@ def test_every_edit_kind_acts_in_a_full_edit(pipe):
     kinds = {kind for _, kind in controller.applied}
     assert kinds == {"structure", "appearance", "mutual", "cross_maps", "value_alignment"}
     assert torch.isfinite(out).all()
+
+
+def test_branch_names_order_the_batch_and_pair_each_target_with_its_own_reference():
+    """Rows as the single edit lays them out (references, source, targets by index), whatever order the
+    branches were made in; a colorway batch starting at its third target is named among all of them."""
+    made = [target(1), SOURCE, target(1).reference, TARGET, REFERENCE]
+    rows = [REFERENCE, BranchName("reference", 1), SOURCE, TARGET, target(1)]
+    assert sorted(made, key=lambda name: name.order) == rows
+    assert [str(name) for name in (SOURCE, TARGET, target(2), target(2).reference)] == [
+        "source",
+        "target",
+        "target2",
+        "reference2",
+    ]
+    assert [name.among(2) for name in (SOURCE, TARGET, REFERENCE)] == [SOURCE, target(2), BranchName("reference", 2)]

@@ -1,5 +1,6 @@
 import torch
 
+from coloredit.branch_names import REFERENCE, TARGET
 from coloredit.latents import (
     CleanColorTransfer,
     latent_coverage,
@@ -34,16 +35,16 @@ def test_clean_transfer_changes_only_the_object_and_only_in_its_steps():
     reference_clean = torch.randn(1, 4, 8, 8, generator=generator) * 0.2 + 3.0
     for mode in ("adain", "wct"):
         transfer = CleanColorTransfer(3, region, torch.ones(1, 1, 8, 8), reference_clean, True, mode)
-        clean = {"target": torch.randn(1, 4, 8, 8, generator=generator), "reference": torch.zeros(1, 4, 8, 8)}
-        before = clean["target"].clone()
+        clean = {TARGET: torch.randn(1, 4, 8, 8, generator=generator), REFERENCE: torch.zeros(1, 4, 8, 8)}
+        before = clean[TARGET].clone()
         transfer(0, 999, clean)
-        inside, _ = masked_channel_stats(clean["target"], region)
+        inside, _ = masked_channel_stats(clean[TARGET], region)
         goal, _ = masked_channel_stats(reference_clean, torch.ones(1, 1, 8, 8))
         torch.testing.assert_close(inside, goal, atol=1e-4, rtol=0)
-        assert torch.equal(clean["target"][..., region[0, 0] == 0], before[..., region[0, 0] == 0])
-        late = {"target": before.clone(), "reference": torch.zeros(1, 4, 8, 8)}
+        assert torch.equal(clean[TARGET][..., region[0, 0] == 0], before[..., region[0, 0] == 0])
+        late = {TARGET: before.clone(), REFERENCE: torch.zeros(1, 4, 8, 8)}
         transfer(3, 10, late)
-        assert torch.equal(late["target"], before)
+        assert torch.equal(late[TARGET], before)
 
 
 def test_latent_masks():

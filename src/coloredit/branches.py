@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from . import exact, light
-from .attention import BRANCHES
+from .branch_names import BranchName
 from .colors import prompt_color
 from .inversion import Inversion
 
@@ -82,7 +82,7 @@ class Source:
         return self.lights[mode]
 
 
-def per_branch(names: tuple[str, ...], callbacks: list, known: dict[str, torch.Tensor] | None = None):
+def per_branch(names: tuple[BranchName, ...], callbacks: list, known: dict[BranchName, torch.Tensor] | None = None):
     """A sampler hook over the stacked batch that runs callbacks on {branch name: latents}. References that
     are not rows are read from their known trajectories at the level the step reached."""
     if not callbacks:
@@ -97,17 +97,3 @@ def per_branch(names: tuple[str, ...], callbacks: list, known: dict[str, torch.T
         return torch.cat([latents[name] for name in names])
 
     return hook
-
-
-def row_order(name: str) -> tuple[int, int]:
-    """References first, then the source, then the targets (the single edit's order), by index."""
-    kind = next(i for i, prefix in enumerate(BRANCHES) if name.startswith(prefix))
-    return kind, int(name[len(BRANCHES[kind]) :] or 0)
-
-
-def renumber(name: str, offset: int) -> str:
-    """A branch name of a batch of targets starting at `offset`, as a name among all the targets."""
-    if name == "source" or not offset:
-        return name
-    kind = "target" if name.startswith("target") else "reference"
-    return f"{kind}{int(name[len(kind) :] or 0) + offset}"

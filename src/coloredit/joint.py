@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 
 from . import exact
-from .attention import BranchLayout, EditController, installed, reference_of, target_name
-from .branches import Branch, Model, Source, per_branch, renumber, row_order
+from .attention import BranchLayout, EditController, installed
+from .branch_names import SOURCE, BranchName, target
+from .branches import Branch, Model, Source, per_branch
 from .colors import COLOR_WORDS, remove_color_words, with_color_word
 from .config import EditConfig
 from .images import feather_radius, feather_weights, paste_back
@@ -23,30 +24,30 @@ from .latents import BackgroundRestore, CleanColorTransfer, ExactSourceTrajector
 
 def denoise_targets(
     pipe: Model, source: Source, references: list[Branch], schedule: NoiseSchedule, config: EditConfig, per_batch: int
-) -> dict[str, torch.Tensor]:
+) -> dict[BranchName, torch.Tensor]:
     """Every target's final latents (and the source's, the references'), `per_batch` targets denoised at a time."""
-    latents: dict[str, torch.Tensor] = {}
+    latents: dict[BranchName, torch.Tensor] = {}
     for first in range(0, len(references), per_batch):
         chunk = denoise_branches(pipe, source, references[first : first + per_batch], schedule, config)
-        latents.update({renumber(name, first): z for name, z in chunk.items()})
+        latents.update({name.among(first): z for name, z in chunk.items()})
     return latents
 
 
 def denoise_branches(
     pipe: Model, source: Source, references: list[Branch], schedule: NoiseSchedule, config: EditConfig
-) -> dict[str, torch.Tensor]:
+) -> dict[BranchName, torch.Tensor]:
     """One batched U-Net call per step for [references |] source | targets, x2 for CFG (the source x1
     under direct inversion): one target per reference, named target, target1, ... (reference, reference1,
     ...), each edited toward its own reference exactly as a single edit would be."""
     branches = with_targets(pipe, source, references, config)
     known = known_references(branches, config)
-    names = tuple(name for name in sorted(branches, key=row_order) if name not in known)
+    names = tuple(name for name in sorted(branches, key=lambda name: name.order) if name not in known)
     rows = [branches[name] for name in names]
     # Under direct inversion the source's noise estimate is never used (its latents are put back on
     # the exact trajectory), only its attention features: one row, the conditional one its inversion
     # was made with, serves both halves of every target.
     exact_source = source.inversion is not None and source.inversion.method == "direct"
-    layout = BranchLayout(names, unguided=("source",) if exact_source else ())
+    layout = BranchLayout(names, unguided=(SOURCE,) if exact_source else ())
     if config.guidance_scale == 1:  # guidance 1 is the conditional estimate alone: no unconditional rows
         layout = BranchLayout(names, unguided=names)
     controller = EditController(
@@ -78,27 +79,26 @@ def denoise_branches(
     return dict(zip(names, final.split(1), strict=True))
 
 
-def with_targets(pipe: Model, source: Source, references: list[Branch], config: EditConfig) -> dict[str, Branch]:
+def with_targets(pipe: Model, source: Source, references: list[Branch], config: EditConfig) -> dict[BranchName, Branch]:
     """Every branch by name: the source, and a target per reference starting from the source's noise."""
     s = source.branch
-    branches, encoded = {"source": s}, {}
+    branches, encoded = {SOURCE: s}, {}
     for i, reference in enumerate(references):
         prompt = target_prompt(s.prompt, reference.prompt, config)
         if prompt not in encoded:  # colorways' targets mostly share one prompt: encode it once
             encoded[prompt] = pipe.encode_text([prompt])
-        target = target_name(i)
-        branches[target] = Branch(prompt, s.initial_latents, encoded[prompt], s.uncond, s.region)
-        branches[reference_of(target)] = reference
+        branches[target(i)] = Branch(prompt, s.initial_latents, encoded[prompt], s.uncond, s.region)
+        branches[target(i).reference] = reference
     return branches
 
 
-def known_references(branches: dict[str, Branch], config: EditConfig) -> dict[str, torch.Tensor]:
+def known_references(branches: dict[BranchName, Branch], config: EditConfig) -> dict[BranchName, torch.Tensor]:
     """The references that need not be rows: their trajectory is known (an inverted image) and no edit reads
     their image features, so their Values come from their text and their latents from the trajectory."""
     return {
         name: branch.trajectory
         for name, branch in branches.items()
-        if name.startswith("reference")
+        if name.kind == "reference"
         and branch.trajectory is not None
         and not (config.keep_reference_branch or config.appearance_transfer)
     }
@@ -106,7 +106,7 @@ def known_references(branches: dict[str, Branch], config: EditConfig) -> dict[st
 
 def latent_edits(
     source: Source,
-    branches: dict[str, Branch],
+    branches: dict[BranchName, Branch],
     layout: BranchLayout,
     schedule: NoiseSchedule,
     config: EditConfig,
@@ -116,8 +116,8 @@ def latent_edits(
     kept on its trajectory, latent blending (6), background restore (7))."""
     s, steps = source.branch, len(schedule)
     on_clean, after_step = [], [ExactSourceTrajectory(s.trajectory)] if exact_source else []
-    for target in layout.targets:
-        reference = branches[reference_of(target)]
+    for name in layout.targets:
+        reference = branches[name.reference]
         if config.color_transfer:
             on_clean.append(
                 CleanColorTransfer(
@@ -127,8 +127,8 @@ def latent_edits(
                     reference.clean,
                     config.color_transfer_std,
                     config.color_transfer_mode,
-                    target,
-                    reference_of(target),
+                    name,
+                    name.reference,
                 )
             )
         after_step.append(
@@ -139,8 +139,8 @@ def latent_edits(
                 s.region,
                 reference.region,
                 schedule.num_train_timesteps,
-                target,
-                reference_of(target),
+                name,
+                name.reference,
             )
         )
     restore = BackgroundRestore(

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .branch_names import REFERENCE, SOURCE, TARGET, BranchName
+
 
 def latent_coverage(mask: np.ndarray, latent_hw: tuple[int, int]) -> torch.Tensor:
     """Fraction of each latent cell covered by the pixel mask, shape 1x1xhxw."""
@@ -56,15 +58,15 @@ class LatentBlend:
         target_mask: torch.Tensor,
         reference_mask: torch.Tensor,
         num_train_timesteps: int,
-        target: str = "target",
-        reference: str = "reference",
+        target: BranchName = TARGET,
+        reference: BranchName = REFERENCE,
     ):
         self.ratio, self.mode = ratio, mode
         self.threshold = tau * num_train_timesteps
         self.target_mask, self.reference_mask = target_mask, reference_mask
         self.target, self.reference = target, reference
 
-    def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
+    def __call__(self, step: int, timestep: int, latents: dict[BranchName, torch.Tensor]) -> None:
         if self.ratio == 0 or timestep < self.threshold:
             return
         target, reference = latents[self.target], latents[self.reference]
@@ -84,20 +86,20 @@ class ExactSourceTrajectory:
     def __init__(self, trajectory: torch.Tensor):
         self.trajectory = trajectory
 
-    def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
-        latents["source"] = self.trajectory[len(self.trajectory) - 2 - step].unsqueeze(0)
+    def __call__(self, step: int, timestep: int, latents: dict[BranchName, torch.Tensor]) -> None:
+        latents[SOURCE] = self.trajectory[len(self.trajectory) - 2 - step].unsqueeze(0)
 
 
 class BackgroundRestore:
     """Step 7: from `start_step` on, the targets keep the source's latent outside the (dilated) mask."""
 
-    def __init__(self, start_step: int, mask: torch.Tensor, targets: tuple[str, ...] = ("target",)):
+    def __init__(self, start_step: int, mask: torch.Tensor, targets: tuple[BranchName, ...] = (TARGET,)):
         self.start_step, self.mask, self.targets = start_step, mask, targets
 
-    def __call__(self, step: int, timestep: int, latents: dict[str, torch.Tensor]) -> None:
+    def __call__(self, step: int, timestep: int, latents: dict[BranchName, torch.Tensor]) -> None:
         if step >= self.start_step:
             for name in self.targets:
-                latents[name] = self.mask * latents[name] + (1 - self.mask) * latents["source"]
+                latents[name] = self.mask * latents[name] + (1 - self.mask) * latents[SOURCE]
 
 
 def masked_channel_covariance(latents: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,8 +141,8 @@ class CleanColorTransfer:
         reference_clean: torch.Tensor | None,
         match_std: bool,
         mode: str = "adain",
-        target: str = "target",
-        reference: str = "reference",
+        target: BranchName = TARGET,
+        reference: BranchName = REFERENCE,
     ):
         self.last_step, self.target_region, self.match_std, self.mode = last_step, target_region, match_std, mode
         self.target, self.reference = target, reference
@@ -148,7 +150,7 @@ class CleanColorTransfer:
         self.reference_weights = core if core.sum() > 0 else reference_region
         self.reference_clean = reference_clean
 
-    def __call__(self, step: int, timestep: int, clean: dict[str, torch.Tensor]) -> None:
+    def __call__(self, step: int, timestep: int, clean: dict[BranchName, torch.Tensor]) -> None:
         if step >= self.last_step:
             return
         target = clean[self.target]

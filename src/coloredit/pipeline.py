@@ -21,7 +21,8 @@ from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokeniz
 
 from . import engine, photos
 from .accounting import current_ledger
-from .attention import one_edit_at_a_time, target_name
+from .attention import one_edit_at_a_time
+from .branch_names import SOURCE, target
 from .branches import Source
 from .config import EditConfig, preset
 from .errors import ColorEditError
@@ -179,16 +180,14 @@ class ColorEditPipeline(DiffusionPipeline):
             latents = denoise_targets(self, source, refs, schedule, config, targets_per_batch)
         # 7. (pixels) Decode; paste the original pixels back outside the feathered mask.
         with ledger.stage_of("decode"):
-            source_image = source.original or self.decode(latents["source"])
-            edits = [
-                finish(self, latents[target_name(i)], source_image, ref, source, config) for i, ref in enumerate(refs)
-            ]
+            source_image = source.original or self.decode(latents[SOURCE])
+            edits = [finish(self, latents[target(i)], source_image, ref, source, config) for i, ref in enumerate(refs)]
         edits, source_image, used_mask = photos.restore_edit(edits, source_image, source.mask, photo)
         return ColorEditOutput(
             images=edits,
             source_image=source_image,
             reference_prompts=[ref.prompt for ref in refs],
-            latents=latents,
+            latents={str(name): z for name, z in latents.items()},
             mask=used_mask,
             mask_change=float(source.mask.sum() / given.sum() - 1.0),
             inversion=source.inversion,

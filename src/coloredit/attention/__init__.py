@@ -2,7 +2,7 @@
 by an `EditController`, put on a U-Net by `installed`."""
 
 from .appearance import ReferenceAppearance
-from .base import BRANCHES, AttentionEdit, BranchLayout, EditAttnProcessor, reference_of, target_name
+from .base import BRANCHES, AttentionEdit, BranchLayout, EditAttnProcessor
 from .controller import EditController
 from .install import installed, one_edit_at_a_time, unet_lock
 from .mutual import MutualSelfAttention
@@ -24,8 +24,6 @@ __all__ = [
     "ValueAlignment",
     "installed",
     "one_edit_at_a_time",
-    "reference_of",
-    "target_name",
     "token_adain",
     "unet_lock",
 ]

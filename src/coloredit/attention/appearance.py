@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import AttentionEdit, reference_of
+from .base import AttentionEdit
 
 
 class ReferenceAppearance(AttentionEdit):
@@ -25,7 +25,7 @@ class ReferenceAppearance(AttentionEdit):
         allowed[..., :tokens] = True
         extra_key, extra_value = torch.zeros_like(key), torch.zeros_like(value)
         for target_branch in layout.targets:
-            reference_branch = reference_of(target_branch)
+            reference_branch = target_branch.reference
             target_region = self.controller.region(target_branch, tokens) > 0.5
             reference_region = self.controller.region(reference_branch, tokens) > 0.5
             for half in layout.halves:

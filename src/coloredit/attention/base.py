@@ -10,9 +10,10 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from ..branch_names import KINDS, SOURCE, BranchName
 from ..config import EditConfig
 
-BRANCHES = ("reference", "source", "target")
+BRANCHES = tuple(BranchName(kind) for kind in KINDS)
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,11 @@ class BranchLayout:
     half (every branch). An `unguided` branch has only its conditional row; asked for its unconditional
     row, the layout gives that one, so its features serve both halves of another branch."""
 
-    branches: tuple[str, ...] = BRANCHES
-    unguided: tuple[str, ...] = ()
+    branches: tuple[BranchName, ...] = BRANCHES
+    unguided: tuple[BranchName, ...] = ()
 
     @property
-    def guided(self) -> tuple[str, ...]:
+    def guided(self) -> tuple[BranchName, ...]:
         return tuple(b for b in self.branches if b not in self.unguided)
 
     @property
@@ -34,14 +35,14 @@ class BranchLayout:
         return (0, 1) if self.guided else (1,)
 
     @property
-    def targets(self) -> tuple[str, ...]:
-        return tuple(b for b in self.branches if b.startswith("target"))
+    def targets(self) -> tuple[BranchName, ...]:
+        return tuple(b for b in self.branches if b.kind == "target")
 
     @property
     def rows(self) -> int:
         return len(self.guided) + len(self.branches)
 
-    def row(self, half: int, branch: str) -> int:
+    def row(self, half: int, branch: BranchName) -> int:
         if half == 0 and branch in self.guided:
             return self.guided.index(branch)
         return len(self.guided) + self.branches.index(branch)
@@ -55,22 +56,12 @@ class Controller(Protocol):
     layout: BranchLayout
     num_train_timesteps: int
     timestep: int
-    reference_text: dict[str, torch.Tensor]
+    reference_text: dict[BranchName, torch.Tensor]
     applied: Counter[tuple[str, str]]
 
     def in_steps(self, window: tuple[float, float]) -> bool: ...
 
-    def region(self, branch: str, tokens: int) -> torch.Tensor: ...
-
-
-def target_name(index: int) -> str:
-    """The name of the `index`-th target branch of a batched call (colorways): target, target1, target2..."""
-    return f"target{index or ''}"
-
-
-def reference_of(target: str) -> str:
-    """Each target branch has its own reference: target -> reference, target1 -> reference1."""
-    return "reference" + target[len("target") :]
+    def region(self, branch: BranchName, tokens: int) -> torch.Tensor: ...
 
 
 class AttentionEdit:
@@ -94,7 +85,7 @@ class AttentionEdit:
         """Copies of the tensors whose target rows (every target's) hold the source rows, in each CFG half."""
         layout, copies = self.controller.layout, [t.clone() for t in tensors]
         for half in layout.halves:
-            source = layout.row(half, "source")
+            source = layout.row(half, SOURCE)
             for name in layout.targets:
                 for copy in copies:
                     copy[layout.row(half, name)] = copy[source]

@@ -9,6 +9,7 @@ from collections import Counter
 import torch
 import torch.nn.functional as F
 
+from ..branch_names import BranchName
 from ..config import EditConfig
 from .appearance import ReferenceAppearance
 from .base import AttentionEdit, BranchLayout, EditAttnProcessor
@@ -26,16 +27,16 @@ class EditController:
         num_steps: int,
         num_train_timesteps: int,
         layout: BranchLayout | None = None,
-        regions: dict[str, torch.Tensor] | None = None,
+        regions: dict[BranchName, torch.Tensor] | None = None,
     ):
         self.config, self.num_steps, self.num_train_timesteps = config, num_steps, num_train_timesteps
         self.layout = layout or BranchLayout()
         self.regions = regions or {}  # branch -> 1x1xhxw coverage at latent resolution
         # each reference's embeddings this step (2 x tokens x dim), for references that are not rows
-        self.reference_text: dict[str, torch.Tensor] = {}
+        self.reference_text: dict[BranchName, torch.Tensor] = {}
         self.step, self.timestep = 0, num_train_timesteps
         self.applied: Counter[tuple[str, str]] = Counter()  # (processor name, edit kind) -> calls it acted in
-        self._region_cache: dict[tuple[str, int], torch.Tensor] = {}
+        self._region_cache: dict[tuple[BranchName, int], torch.Tensor] = {}
 
     def set_step(self, step: int, timestep: int) -> None:
         self.step, self.timestep = step, int(timestep)
@@ -44,7 +45,7 @@ class EditController:
         """Whether the current step lies in a (start, end) window given as fractions of the steps."""
         return window[0] * self.num_steps <= self.step < window[1] * self.num_steps
 
-    def region(self, branch: str, tokens: int) -> torch.Tensor:
+    def region(self, branch: BranchName, tokens: int) -> torch.Tensor:
         """A branch's object coverage at the resolution of a layer with `tokens` spatial tokens (flat)."""
         key = (branch, tokens)
         if key not in self._region_cache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import AttentionEdit, reference_of
+from .base import AttentionEdit
 
 
 def token_adain(value: torch.Tensor, reference: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -31,7 +31,7 @@ class ValueAlignment(AttentionEdit):
     def apply(self, query, key, value, mask, attn):
         layout, value = self.controller.layout, value.clone()
         for target in layout.targets:
-            reference = reference_of(target)
+            reference = target.reference
             if reference in layout.branches:
                 reference_values = {half: value[layout.row(half, reference)] for half in layout.halves}
             else:
