@@ -1,8 +1,9 @@
 """A designer's job at full resolution, side by side in one run: one product photo (12 MP, the object about a
-quarter of it) recolored once and in 12 colorways by the engine alone (`--engine exact`, what `auto` runs for
-such an object), each as a ratio to the I/O floor (reading the photo and writing the same PNGs); the engine's
-own seconds per megapixel per color; PNG writing at zlib level 6 (PIL's default) and 1; the peak memory over
-the photo's decoded size.
+fifth of it) recolored once (`coloredit edit`) and in 12 colorways (`coloredit colorways`, files, read-back
+and contact sheet), both with `--engine exact` (what `auto` runs for such an object) and each as a ratio to the
+I/O floor (reading the photo and writing the same PNGs with PIL's defaults); the engine's own seconds per
+megapixel: the object's decomposition and its recolor's preparation (once per object), then each color; each
+command's peak memory, in a process of its own beyond what its imports take, over the photo's decoded size.
 
     python benchmarks/full_resolution.py [--width 4000 --height 3000] [--json]
 """
@@ -10,8 +11,10 @@ the photo's decoded size.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,61 +36,85 @@ def timed(work) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def command(argv: list[str]) -> None:
+    """A `coloredit` command in this process (no interpreter start-up), its printing kept quiet."""
+    from coloredit.cli.main import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    if code != 0:
+        raise SystemExit(f"coloredit {' '.join(argv)} exited {code}")
+
+
+def peak_mb(argv: list[str]) -> float:
+    """The peak memory of a `coloredit` command in a process of its own, less that of a process which only
+    imports what the command imports (the interpreter and its libraries are not the photo's)."""
+
+    def peak(code: str) -> float:
+        # the process's own high-water mark (VmHWM): ru_maxrss would count this benchmark's pages, forked
+        report = "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"
+        program = f"import sys; {code}; sys.stdout = sys.__stdout__; {report}"
+        run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+        return int(run.stdout.split()[-1]) / 1024
+
+    imported = "import coloredit.cli.main, coloredit.engine, coloredit.colorways, coloredit.edges"
+    ran = f"from coloredit.cli.main import main; sys.stdout = open('/dev/null', 'w'); main({argv!r})"
+    return peak(ran) - peak(imported)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from coloredit import exact, preset
-    from coloredit.engine import ExactEditor
+    from coloredit import exact
 
     radius = int(0.3 * min(args.width, args.height))
     image, mask = draw_photo(args.width, args.height, radius, (200, 40, 40))
     megapixels = args.width * args.height / 1e6
-    config = preset().replace(engine="exact")
     with tempfile.TemporaryDirectory() as folder:
         photo, mask_path = Path(folder) / "photo.png", Path(folder) / "mask.png"
         Image.fromarray(image).save(photo)
         Image.fromarray(mask.astype(np.uint8) * 255).save(mask_path)
+        common = [str(photo), "--mask", str(mask_path), "--prompt", "a red ball", "--engine", "exact", "--force"]
 
-        def floor(count: int, level: int) -> None:
+        def floor(count: int) -> None:
             read = Image.open(photo).convert("RGB")
             for i in range(count):
-                read.save(Path(folder) / f"floor{i}.png", compress_level=level)
-
-        def edit(colors: list[str]) -> None:
-            out = ExactEditor()("a red ball", mask_path, image=photo, color=colors, config=config)
-            for i, edited in enumerate(out.images):
-                edited.save(Path(folder) / f"edit{i}.png")
+                read.save(Path(folder) / f"floor{i}.png")
 
         seconds = {
-            "floor, 1 PNG (level 6)": timed(lambda: floor(1, 6))[0],
-            "floor, 12 PNGs (level 6)": timed(lambda: floor(12, 6))[0],
-            "floor, 12 PNGs (level 1)": timed(lambda: floor(12, 1))[0],
-            "one edit, engine alone": timed(lambda: edit(COLORS[:1]))[0],
-            "12 colorways, engine alone": timed(lambda: edit(COLORS))[0],
+            "floor, 1 PNG": timed(lambda: floor(1))[0],
+            "floor, 12 PNGs": timed(lambda: floor(12))[0],
+            "coloredit edit": timed(lambda: command(["edit", *common, "--color", COLORS[0], "-o", f"{folder}/e.png"]))[
+                0
+            ],
+            "coloredit colorways (12)": timed(
+                lambda: command(["colorways", *common, "--colors", ";".join(COLORS), "-o", f"{folder}/ways"])
+            )[0],
         }
         decompose, source = timed(lambda: exact.decompose(image, mask))
-        recolor = timed(lambda: exact.recolor(image, mask, (32, 64, 224), source=source))[0]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        prepare, recoloring = timed(lambda: exact.Recoloring(image, mask, source))
+        per_color = timed(lambda: recoloring.to((32, 64, 224)))[0]
+        edit_argv = ["edit", *common, "--color", COLORS[0], "-o", f"{folder}/e.png"]
+        ways_argv = ["colorways", *common, "--colors", ";".join(COLORS), "-o", f"{folder}/ways"]
+        peaks = {name: peak_mb(argv) for name, argv in (("edit", edit_argv), ("colorways", ways_argv))}
+    decoded_mb = image.nbytes / 2**20
     result = {
         "megapixels": round(megapixels, 2),
         "object_share": round(float(mask.mean()), 3),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "ratios": {
-            name: round(seconds[over] / seconds[under], 2)
-            for name, over, under in (
-                ("one edit / floor", "one edit, engine alone", "floor, 1 PNG (level 6)"),
-                ("12 colorways / floor", "12 colorways, engine alone", "floor, 12 PNGs (level 6)"),
-                ("PNG level 1 / level 6", "floor, 12 PNGs (level 1)", "floor, 12 PNGs (level 6)"),
-            )
+            "one edit / floor": round(seconds["coloredit edit"] / seconds["floor, 1 PNG"], 2),
+            "12 colorways / floor": round(seconds["coloredit colorways (12)"] / seconds["floor, 12 PNGs"], 2),
         },
         "engine_seconds_per_megapixel": {
             "decomposition (once per object)": round(decompose / megapixels, 3),
-            "recolor (per color)": round(recolor / megapixels, 3),
+            "recolor prepared (once per object)": round(prepare / megapixels, 3),
+            "recolor (per color)": round(per_color / megapixels, 3),
         },
-        "peak_memory_over_photo": round(peak_mb / (image.nbytes / 2**20), 1),
+        "peak_memory_over_photo": {name: round(peak / decoded_mb, 1) for name, peak in peaks.items()},
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 

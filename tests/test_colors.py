@@ -104,3 +104,24 @@ def test_lab_matches_scikit_image_and_inverts():
 
     assert np.allclose(rgb_to_lab(rgb), rgb2lab(rgb[None])[0], atol=1e-2)  # skimage rounds its matrix differently
     assert np.allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-6)
+
+
+def test_bytes_of_linear_light_by_lookup_are_the_formulas_rounding():
+    """`linear_to_byte` (a lookup) gives the byte of `round(255 * sRGB(x))` with the power law, for values
+    spread over [0, 1], crowded near black, a hair either side of every byte's start, and out of range."""
+    from coloredit.colors import linear_to_byte, linear_to_srgb, srgb_to_linear
+
+    rng = np.random.default_rng(2)
+    starts = srgb_to_linear((np.arange(1, 256) - 0.5) / 255.0)
+    values = np.concatenate(
+        [rng.random(200_000), rng.random(50_000) * 0.01, starts * (1 - 1e-9), starts * (1 + 1e-9), [-0.5, 0, 1, 2]]
+    )
+    expected = (linear_to_srgb(values) * 255.0).round().astype(np.uint8)
+    assert np.array_equal(linear_to_byte(values), expected)
+
+
+def test_lightness_is_cielabs_l():
+    from coloredit.colors import lightness, rgb_to_lab
+
+    pixels = np.random.default_rng(4).integers(0, 256, (300, 3)).astype(np.uint8)
+    np.testing.assert_allclose(lightness(pixels), rgb_to_lab(pixels)[:, 0], atol=1e-9)

@@ -217,3 +217,52 @@ def test_a_generated_object_whose_hue_drifts_with_its_shading_is_recolored_whole
     assert orange_left() < 0.01
     monkeypatch.setattr(exact, "SAME_HUE_CHROMA", np.inf)  # one chromaticity only, as before
     assert orange_left() > 0.1  # measured 0.23
+
+
+def test_one_recoloring_serves_every_color_of_a_colorway():
+    """Prepared once, each color is the very edit `recolor` makes alone, whatever came before it (nothing of
+    one color stays for the next), dark sources with the model's rendering included."""
+    scene = render(SEEDS[1], jpeg=0)
+    prepared = exact.Recoloring(scene.image, scene.mask, hint_rgb=hint(scene), scene_light=SceneLight.white())
+    for target in [(20, 180, 60), (250, 240, 30), (30, 30, 200), (20, 180, 60)]:
+        assert np.array_equal(prepared.to(target), recolor(scene.image, scene.mask, target, hint_rgb=hint(scene)))
+    black = render(9, shape="ball", color="black", objects=1, glossy=False, pattern=None, jpeg=0)
+    prepared = exact.Recoloring(black.image, black.mask, scene_light=SceneLight.white())
+    for target in [(230, 200, 40), (40, 90, 220), (230, 200, 40)]:
+        oracle = draw(recolor_spec(black.spec, 0, target)).image
+        alone = recolor(black.image, black.mask, target, rendered=oracle)
+        assert np.array_equal(prepared.to(target, rendered=oracle), alone)
+
+
+def test_a_large_objects_main_color_is_read_from_a_sample_and_matches_every_pixels_fit(monkeypatch):
+    """Above WORKING_PIXELS the main color is fitted on an even sample; every pixel still gets its own shade
+    and fit, and the color is the one fitted on all of them to well under a just-noticeable difference."""
+    scene = render(SEEDS[2], jpeg=0)
+    rows, cols = np.nonzero(scene.mask)
+    box = np.s_[rows.min() - 2 : rows.max() + 3, cols.min() - 2 : cols.max() + 3]
+    grow = int(np.ceil(np.sqrt(1.2 * exact.WORKING_PIXELS / scene.mask.sum())))  # the object upscaled past it
+    image, mask = (np.repeat(np.repeat(a[box], grow, axis=0), grow, axis=1) for a in (scene.image, scene.mask))
+    assert mask.sum() > exact.WORKING_PIXELS
+    sampled = decompose(image, mask, hint(scene))
+    monkeypatch.setattr(exact, "WORKING_PIXELS", int(mask.sum()))
+    every = decompose(image, mask, hint(scene))
+    assert sampled.shade.shape == sampled.fit.shape == (int(mask.sum()),)
+    assert float(delta_e00(*(rgb_to_lab(np.array(d.srgb()) / 255.0) for d in (sampled, every)))) < 0.5
+    assert np.mean(np.abs(sampled.shade - every.shade)) < 0.01
+
+
+def test_outline_local_means_are_scipys_normalized_gaussian():
+    """Summed at the outline's own pixels, or filtered over the whole box: both are scipy's Gaussian (mirrored
+    at the border), divided by the weight of the pixels counted."""
+    from coloredit.outline import POINTWISE_SHARE, local_mean
+
+    rng = np.random.default_rng(3)
+    values, where = rng.random((40, 50, 3)), rng.random((40, 50)) > 0.4
+    weight = ndimage.gaussian_filter(where.astype(float), 1.5)
+    sums = np.stack([ndimage.gaussian_filter(values[..., c] * where, 1.5) for c in range(3)], -1)
+    expected = sums / weight[..., None]
+    few = np.zeros((40, 50), bool)
+    few[[0, 1, 5, 39, 20, 38], [0, 49, 3, 25, 48, 1]] = True  # corners and borders: the mirrored reach
+    many = rng.random((40, 50)) < 2 * POINTWISE_SHARE
+    for at in (few, many):
+        np.testing.assert_allclose(local_mean(values, where, at), expected[at], rtol=1e-12, atol=1e-14)

@@ -10,7 +10,7 @@ _LAZY = {
     "Inversion": "inversion",
     "ColorEditOutput": "pipeline",
     "ColorEditPipeline": "pipeline",
-    "ObjectEdit": "pipeline",
+    "ObjectEdit": "outputs",
 }
 
 __all__ = [

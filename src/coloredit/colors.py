@@ -109,6 +109,22 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
+# the linear light at which each sRGB byte from 1 on begins (its 255 * sRGB value reaches byte - 0.5), and, for
+# each of BYTE_BUCKETS even steps of linear light, the byte where the step begins and where the next one begins
+_BYTE_STARTS = srgb_to_linear((np.arange(1, 256) - 0.5) / 255.0)
+BYTE_BUCKETS = 1 << 16  # narrow enough that no step holds two starts (the steepest, at black, holds 0.05)
+_BYTE_OF_BUCKET = np.searchsorted(_BYTE_STARTS, np.arange(BYTE_BUCKETS) / BYTE_BUCKETS, side="right")
+_NEXT_START = np.append(_BYTE_STARTS, np.inf)[_BYTE_OF_BUCKET]
+
+
+def linear_to_byte(linear: np.ndarray) -> np.ndarray:
+    """8-bit sRGB of linear light (clipped to [0, 1]), the byte `round(255 * linear_to_srgb(x))` gives, by
+    lookup: no power function per pixel of a large photo."""
+    x = np.clip(linear, 0.0, 1.0)
+    bucket = np.minimum((x * BYTE_BUCKETS).astype(np.intp), BYTE_BUCKETS - 1)
+    return (_BYTE_OF_BUCKET[bucket] + (x >= _NEXT_START[bucket])).astype(np.uint8)
+
+
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB (D65) of sRGB values in [0, 1] (last axis); 8-bit values (uint8) are linearized by lookup."""
     rgb = np.asarray(rgb)
@@ -120,6 +136,13 @@ def linear_to_lab(linear: np.ndarray) -> np.ndarray:
     xyz = np.asarray(linear, dtype=np.float64) @ _RGB_TO_XYZ.T / _D65
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def lightness(srgb_uint8: np.ndarray) -> np.ndarray:
+    """CIELAB lightness of 8-bit sRGB pixels (last axis), from their luminance alone: `rgb_to_lab(...)[..., 0]`
+    at a third of the cost."""
+    luminance = LINEAR_OF_BYTE[srgb_uint8] @ _RGB_TO_XYZ[1]
+    return 116 * np.where(luminance > (6 / 29) ** 3, np.cbrt(luminance), luminance / (3 * (6 / 29) ** 2) + 4 / 29) - 16
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@ color list, the files, and a labelled contact sheet a designer can judge at a gl
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from .images import check_output, save_atomic
 from .light import SceneLight, scene_light
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
+WRITERS = min(4, os.cpu_count() or 1)  # colorways written at once
 
 
 def split_colors(text: str) -> list[str]:
@@ -62,7 +65,8 @@ def contact_sheet(source: Image.Image, images: list[Image.Image], labels: list[s
     font = ImageFont.load_default()
     pictures = [source, *images]
     scaled = [
-        p.convert("RGB").resize((max(1, round(p.width * SHEET_HEIGHT / p.height)), SHEET_HEIGHT)) for p in pictures
+        p.convert("RGB").resize((max(1, round(p.width * SHEET_HEIGHT / p.height)), SHEET_HEIGHT), reducing_gap=3.0)
+        for p in pictures
     ]
     gap, text_height = 8, 30
     width = sum(s.width for s in scaled) + gap * (len(scaled) + 1)
@@ -101,12 +105,18 @@ def write_colorways(
     (file, target and achieved color, read in the source's light as `light_mode` has it)."""
     paths = output_paths(folder, colors, force)
     seen_in = scene_light(np.asarray(source.convert("RGB")), mask, mode=light_mode)
-    records = []
-    for path, image, color in zip(paths, images, colors, strict=False):
-        save_atomic(image, path, force=force)
-        records.append({"file": str(path), **achieved(image, mask, color, seen_in)})
-    labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
-    save_atomic(contact_sheet(source, images, labels), paths[-1], force=force)
+    # PNG compression lets go of the interpreter: the files are written on other cores while each colorway's
+    # color is read back here
+    with ThreadPoolExecutor(WRITERS) as writers:
+        written = [writers.submit(save_atomic, image, path, force) for path, image in zip(paths, images, strict=False)]
+        records = [
+            {"file": str(path), **achieved(image, mask, color, seen_in)}
+            for path, image, color in zip(paths, images, colors, strict=False)
+        ]
+        labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
+        written.append(writers.submit(save_atomic, contact_sheet(source, images, labels), paths[-1], force))
+        for done in written:
+            done.result()
     return records
 
 

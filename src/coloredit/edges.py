@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .colors import rgb_to_lab
+from .colors import lightness, rgb_to_lab
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
 EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PBR), at any size
@@ -28,10 +28,19 @@ MAX_CHANGE = 0.35  # a larger change of the object's area means the models faile
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 
 
+SAMPLES = 4096  # pixels a color model is fitted on, evenly spaced
+
+
+def evenly(where: np.ndarray, count: int = SAMPLES) -> tuple[np.ndarray, ...]:
+    """The indices of at most `count` of the pixels `where`, evenly spaced in reading order."""
+    found = np.nonzero(where)
+    return tuple(axis[np.linspace(0, len(found[0]) - 1, min(len(found[0]), count)).astype(int)] for axis in found)
+
+
 def color_clusters(samples: np.ndarray, count: int, iterations: int = 10) -> np.ndarray:
-    """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most 4096 evenly spaced samples, the
+    """k-means centers of `samples` (N x 3 CIELAB), deterministic: at most SAMPLES evenly spaced samples, the
     first center their mean's nearest, each next the farthest from those chosen."""
-    samples = samples[np.linspace(0, len(samples) - 1, min(len(samples), 4096)).astype(int)]
+    samples = samples[np.linspace(0, len(samples) - 1, min(len(samples), SAMPLES)).astype(int)]
     centers = [samples[np.argmin(np.linalg.norm(samples - samples.mean(axis=0), axis=1))]]
     while len(centers) < min(count, len(samples)):
         centers.append(samples[np.argmax(distance_to_nearest(samples, np.array(centers)))])
@@ -59,8 +68,10 @@ def split_band(
 ) -> np.ndarray:
     """`inside`, and the pixels of `band` nearer the color model (k-means clusters in CIELAB, `clusters`
     of each side) of `inside` than of `outside`; where the two are within `margin` of each other, the
-    `prior` mask decides (when given)."""
-    models = [color_clusters(lab[where], count) for where, count in zip((inside, outside), clusters, strict=True)]
+    `prior` mask decides (when given). `lab` is the image's CIELAB, or a `LabOf` it that converts only the
+    pixels read."""
+    sides = zip((inside, outside), clusters, strict=True)
+    models = [color_clusters(lab[evenly(where)], count) for where, count in sides]
     to_object, to_background = (distance_to_nearest(lab[band], centers) for centers in models)
     nearer = to_object < to_background
     if prior is not None:
@@ -99,18 +110,29 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     ring = widened(mask, RING * band) & ~grown
     if inner.sum() < MIN_INTERIOR or ring.sum() < MIN_INTERIOR:
         return mask
-    lab = rgb_to_lab(np.asarray(image, dtype=np.uint8))
-    refined = split_band(lab, inner, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
+    image = np.asarray(image, dtype=np.uint8)
+    refined = split_band(LabOf(image), inner, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
     refined = ndimage.binary_opening(refined) | inner  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[inner]))  # connected to the sure interior
     refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
     if abs(int(refined.sum()) - int(mask.sum())) > MAX_CHANGE * mask.sum():
         return mask
-    edges = edge_strength(lab[..., 0])
+    edges = edge_strength(lightness(image))
     if _along_outline(edges, refined) < EDGE_GAIN * _along_outline(edges, mask):  # no edge found: keep it
         return mask
     return refined
+
+
+class LabOf:
+    """An 8-bit sRGB image's CIELAB, converted where it is read (`lab[where]`): a large photo's refinement
+    reads its band and a few thousand samples, not every pixel of the box."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+
+    def __getitem__(self, where) -> np.ndarray:
+        return rgb_to_lab(self.image[where])
 
 
 def shrunk(mask: np.ndarray, steps: int) -> np.ndarray:

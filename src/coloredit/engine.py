@@ -124,10 +124,8 @@ def exact_edit(
         targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
     else:
         targets = [parse_color(color) for color in colors]
-    edits = [
-        Image.fromarray(exact.recolor(pixels, used, rgb, source=source, scene_light=seen_in, material=config.material))
-        for rgb in targets
-    ]
+    recoloring = exact.Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
+    edits = [Image.fromarray(recoloring.to(rgb)) for rgb in targets]
     prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
     change = float(used.sum() / given.sum() - 1.0)
     edits, source_image, used = photos.restore_edit(edits, original, used, photo)

@@ -27,13 +27,14 @@ import numpy as np
 from .colors import (
     LINEAR_OF_BYTE,
     hue_distance,
+    linear_to_byte,
     linear_to_lab,
     linear_to_srgb,
     rgb_to_lab,
     srgb_to_linear,
 )
 from .config import MATERIALS
-from .outline import unmix_outline
+from .outline import Outline
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -60,7 +61,7 @@ def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
 
 
 def to_srgb_uint8(linear: np.ndarray) -> np.ndarray:
-    return (linear_to_srgb(linear) * 255.0).round().astype(np.uint8)
+    return linear_to_byte(linear)
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,15 @@ def _main_chromaticity(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None
     return np.median(chroma[members[0]], axis=0)
 
 
-def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
+def _fit_to_model(pixels: np.ndarray, model: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
     """1 where a pixel is its main-color model to within noise (CIELAB distance under FIT_LAB[0]), 0 past
     FIT_LAB[1]: perceptual, so that sensor noise on dark pixels does not read as a second color. A pixel of
     the model's hue and about its chroma fits too, however far: generated and photographed objects drift in
     hue and saturation across their shading (an orange whose lit side turns yellow), which one chromaticity
-    cannot follow and which must not be kept as a second color; stripes and logos differ in hue or chroma."""
-    lab, lab_model = (linear_to_lab(np.clip(values, 0.0, 1.0)) for values in (pixels, model))
+    cannot follow and which must not be kept as a second color; stripes and logos differ in hue or chroma.
+    `lab`, the pixels' own CIELAB (`_lab_of`), saves computing it again for each model."""
+    lab = _lab_of(pixels) if lab is None else lab
+    lab_model = _lab_of(model)
     distance = np.linalg.norm(lab - lab_model, axis=1)
     fit = np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
     chroma, chroma_model = np.hypot(lab[:, 1], lab[:, 2]), np.hypot(lab_model[:, 1], lab_model[:, 2])
@@ -149,6 +152,10 @@ def _fit_to_model(pixels: np.ndarray, model: np.ndarray) -> np.ndarray:
     )
     same_hue = np.clip((SAME_HUE[1] - hue) / (SAME_HUE[1] - SAME_HUE[0]), 0.0, 1.0)
     return np.maximum(fit, np.where(alike, same_hue, 0.0))
+
+
+def _lab_of(linear: np.ndarray) -> np.ndarray:
+    return linear_to_lab(np.clip(linear, 0.0, 1.0))
 
 
 def _object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
@@ -203,25 +210,49 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     return shade > bump * np.maximum(opened, np.median(shade[main]))
 
 
+WORKING_PIXELS = 1 << 18  # an object of more pixels has its main color fitted on an even sample of this many
+
+
+def _shade_and_fit(
+    pixels: np.ndarray, direction: np.ndarray, achromatic: bool, lab: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel: the shade of `pixel = shade * direction` (by projection), how well the pixel fits that model,
+    and whether it counts as the main color (all pixels where fewer than three fit)."""
+    shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
+    fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction, lab)
+    main = fit > 0.5
+    if main.sum() < 3:
+        main = np.ones(len(pixels), dtype=bool)
+    return shade, fit, main
+
+
+def _main_direction(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(the direction the last fit was made with, the direction it gave, whether the object is achromatic):
+    the main color's linear RGB at unit luminance, refit from the pixels that fit it."""
+    direction = _main_chromaticity(pixels, hint_rgb)
+    direction = direction / (direction @ LUMA)  # unit luminance
+    achromatic = np.ptp(direction) < 0.15
+    fitted, lab = direction, None if achromatic else _lab_of(pixels)
+    for _ in range(3):  # pixel = shade * direction: the shade by projection, the direction from the fitting pixels
+        fitted = direction
+        shade, _, main = _shade_and_fit(pixels, fitted, achromatic, lab)
+        if achromatic:
+            break
+        direction = np.clip(pixels[main].sum(axis=0) / max(shade[main].sum(), 1e-8), 1e-6, None)
+        direction = direction / (direction @ LUMA)
+    return fitted, direction, achromatic
+
+
 def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
     """Split the masked pixels of an sRGB image (H x W x 3 uint8) into shade, albedo and specular; `hint_rgb`
     (the color the prompt names) picks the main color where the object has several."""
     mask = np.asarray(mask, dtype=bool)
     pixels = to_linear(np.asarray(image)[mask])
-    direction = _main_chromaticity(pixels, hint_rgb)
-    direction = direction / (direction @ LUMA)  # unit luminance
-    achromatic = np.ptp(direction) < 0.15
+    # the main color is fitted on an even sample of a large object's pixels; each pixel then reads its own
+    fitted, direction, achromatic = _main_direction(pixels[:: -(-len(pixels) // WORKING_PIXELS)], hint_rgb)
+    lab = None if achromatic else _lab_of(pixels)
+    shade, fit, main = _shade_and_fit(pixels, fitted, achromatic, lab)
     specular = np.zeros(len(pixels))
-    for _ in range(3):  # pixel = shade * direction: the shade by projection, the direction from the fitting pixels
-        shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
-        fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction)
-        main = fit > 0.5
-        if main.sum() < 3:
-            main = np.ones(len(pixels), dtype=bool)
-        if achromatic:
-            break
-        direction = np.clip(pixels[main].sum(axis=0) / max(shade[main].sum(), 1e-8), 1e-6, None)
-        direction = direction / (direction @ LUMA)
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)
         bright = (fit < 1) & (pixels @ LUMA > 0.6 * lit_now)
@@ -229,7 +260,7 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
             basis = np.stack([direction, np.ones(3)], axis=1)
             coef = np.linalg.lstsq(basis, pixels[bright].T, rcond=None)[0].T
             unmixed = np.clip(coef, 0, None)
-            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:])
+            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:], lab[bright])
             take = better > fit[bright]
             index = np.flatnonzero(bright)[take]
             shade[index], specular[index], fit[index] = unmixed[take, 0], unmixed[take, 1], better[take]
@@ -254,7 +285,15 @@ def lit_albedo(
     image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None
 ) -> tuple[int, int, int]:
     """The sRGB (0-255) lit color of the masked object: its main color where fully lit, the light included."""
-    return decompose(image, mask, hint_rgb).srgb()
+    return decompose(*at_working_size(image, mask), hint_rgb).srgb()
+
+
+def at_working_size(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The image and mask on an even grid of every k-th row and column, k the least that leaves the object
+    at most about WORKING_PIXELS: where one color is read off an object, a large photo's pixels add nothing."""
+    mask = np.asarray(mask, dtype=bool)
+    step = int(np.ceil(np.sqrt(mask.sum() / WORKING_PIXELS)))
+    return (image, mask) if step <= 1 else (np.asarray(image)[::step, ::step], mask[::step, ::step])
 
 
 def base_color(
@@ -267,7 +306,7 @@ def base_color(
     when None, white of level 1, as `recolor` takes it) divided out. What a hex code of its color means, and
     what a reference image asks for."""
     scene_light = scene_light if scene_light is not None else SceneLight.white()
-    lit = decompose(image, mask, hint_rgb).albedo
+    lit = decompose(*at_working_size(image, mask), hint_rgb).albedo
     return tuple(int(v) for v in to_srgb_uint8(np.clip(lit / scene_light.k, 0.0, 1.0)))  # type: ignore[return-value]
 
 
@@ -289,22 +328,8 @@ def recolor(
     read its shading, `rendered` (the diffusion model's re-rendering, same size) gives it. Pixels that mix
     object and background along the outline (one pixel either side of the mask's edge) change by their share
     of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
-    (with `hint_rgb`), saves computing it again when one object is recolored to many colors. Only the
-    object's box (plus OUTLINE_REACH pixels) is read, so the cost follows the object, not the photo."""
-    if material not in MATERIALS:
-        raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
-    image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return image.copy()
-    scene_light = scene_light if scene_light is not None else SceneLight.white()
-    metal = material == "metal" or (material == "auto" and scene_light.metal > 0.5)
-    box = _object_box(mask, OUTLINE_REACH)
-    out = image.copy()
-    part = None if rendered is None else np.asarray(rendered)[box]
-    source = source if source is not None else decompose(image[box], mask[box], hint_rgb)
-    target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * scene_light.k  # the target in this light
-    out[box] = _recolor_box(image[box], mask[box], target_lit, part, source, metal)
-    return out
+    (with `hint_rgb`), saves computing it again. Many colors of one object: `Recoloring`."""
+    return Recoloring(image, mask, source, hint_rgb, scene_light, material).to(target_rgb, rendered)
 
 
 RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first share of its largest shows no light
@@ -324,35 +349,65 @@ def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) 
     return source.shade[:, None] * np.exp(reliable * departure)
 
 
-def _recolor_box(
-    image: np.ndarray, mask: np.ndarray, target_lit: np.ndarray, rendered: np.ndarray | None, source, metal: bool
-) -> np.ndarray:
-    shade, specular = source.shade, source.specular
-    pixels = to_linear(image[mask])
-    # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how much
-    # the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
-    amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
-    smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
-    if smoothing > 0:
-        shade = (1 - smoothing) * shade + smoothing * _smooth_in(shade, mask)
-    trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
-    if rendered is not None and trust < 1:
-        render = decompose(np.asarray(rendered), mask)
-        shade = trust * shade + (1 - trust) * _smooth_in(render.shade, mask)
-        specular = trust * specular + (1 - trust) * render.specular
-    colored = _colored_shade(pixels, source, mask) * (shade / np.maximum(source.shade, 1e-6))[:, None]
-    if metal:  # no diffuse color: every reflection is the room times the tint, highlights included
-        recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
-    else:
-        recolored = colored * target_lit + specular[:, None]
-    # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
-    fit = np.ones_like(source.fit) if metal else source.fit
-    new = fit[:, None] * recolored + (1 - fit[:, None]) * pixels
-    linear = to_linear(image)
-    out_linear = linear.copy()
-    out_linear[mask] = new
-    band = unmix_outline(linear, out_linear, mask)
-    out = to_srgb_uint8(out_linear)
-    unchanged = ~(mask | band)
-    out[unchanged] = image[unchanged]
-    return out
+class Recoloring:
+    """One object's recolor, prepared once for all its colors (`recolor` explains the edit): what every color
+    shares, the object's box, its linear pixels, its colored shading and its outline's unmixing, is computed
+    here; `to` then costs a few operations per pixel. Only the object's box (plus OUTLINE_REACH pixels) is
+    read, so the cost follows the object, not the photo."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        source: Decomposition | None = None,
+        hint_rgb: tuple[int, int, int] | None = None,
+        scene_light: SceneLight | None = None,
+        material: str = "auto",
+    ):
+        if material not in MATERIALS:
+            raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
+        self.image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+        self.empty = not mask.any()
+        if self.empty:
+            return
+        self.scene_light = scene_light if scene_light is not None else SceneLight.white()
+        self.metal = material == "metal" or (material == "auto" and self.scene_light.metal > 0.5)
+        self.box = _object_box(mask, OUTLINE_REACH)
+        self.mask = mask[self.box]
+        self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
+        self.linear = to_linear(self.image[self.box])
+        self.pixels = self.linear[self.mask]
+        self.colored = _colored_shade(self.pixels, self.source, self.mask)
+        self.outline = Outline(self.linear, self.mask)
+
+    def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
+        """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
+        if self.empty:
+            return self.image.copy()
+        source, mask = self.source, self.mask
+        target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * self.scene_light.k  # in this light
+        shade, specular = source.shade, source.specular
+        # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how
+        # much the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
+        amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
+        smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
+        if smoothing > 0:
+            shade = (1 - smoothing) * shade + smoothing * _smooth_in(shade, mask)
+        trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
+        if rendered is not None and trust < 1:
+            render = decompose(np.asarray(rendered)[self.box], mask)
+            shade = trust * shade + (1 - trust) * _smooth_in(render.shade, mask)
+            specular = trust * specular + (1 - trust) * render.specular
+        colored = self.colored * (shade / np.maximum(source.shade, 1e-6))[:, None]
+        if self.metal:  # no diffuse color: every reflection is the room times the tint, highlights included
+            recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
+        else:
+            recolored = colored * target_lit + specular[:, None]
+        # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
+        fit = np.ones_like(source.fit) if self.metal else source.fit
+        edited = fit[:, None] * recolored + (1 - fit[:, None]) * self.pixels
+        out = self.image.copy()
+        box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
+        box[mask] = to_srgb_uint8(edited)
+        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(self.linear, edited))
+        return out

@@ -1,4 +1,5 @@
-"""What an edit returns, whichever engine made it (`pipeline.py`, `engine.py`)."""
+"""What an edit is given for each object and what it returns, whichever engine makes it (`pipeline.py`,
+`engine.py`): plain data, light to import for front ends that never load a model."""
 
 from __future__ import annotations
 
@@ -11,7 +12,22 @@ from PIL import Image
 if TYPE_CHECKING:
     import torch
 
+    from .images import ImageLike
     from .inversion import Inversion
+
+
+@dataclass
+class ObjectEdit:
+    """One object of a multi-object edit: its mask, its reference (image or color) and, where the image's
+    prompt should name this object differently ("a red car" for the car, "a white house" for the house),
+    its own prompt."""
+
+    mask: ImageLike
+    reference: ImageLike | None = None
+    reference_prompt: str | None = None
+    color: str | None = None
+    reference_mask: ImageLike | None = None
+    prompt: str | None = None
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -40,24 +39,10 @@ from .inversion import (
 from .joint import denoise_targets, finish
 from .latents import latent_coverage
 from .models import default_model, locate
-from .outputs import ColorEditOutput
+from .outputs import ColorEditOutput, ObjectEdit
 from .references import prepare_reference
 from .sources import prepare_source
 from .validate import check_inputs
-
-
-@dataclass
-class ObjectEdit:
-    """One object of a multi-object edit: its mask, its reference (image or color) and, where the image's
-    prompt should name this object differently ("a red car" for the car, "a white house" for the house),
-    its own prompt."""
-
-    mask: ImageLike
-    reference: ImageLike | None = None
-    reference_prompt: str | None = None
-    color: str | None = None
-    reference_mask: ImageLike | None = None
-    prompt: str | None = None
 
 
 class ColorEditPipeline(DiffusionPipeline):

@@ -45,7 +45,7 @@ def run_edit(args: argparse.Namespace) -> int:
         reference_found = reference_mask_from_prompts(args, references[0], lambda: pipe)
         reference_mask = reference_found.mask
 
-    from ..pipeline import ObjectEdit
+    from ..outputs import ObjectEdit
 
     edits = [
         ObjectEdit(
