@@ -89,19 +89,22 @@ def test_a_tiny_mask_is_kept_as_given():
 
 
 def test_a_brush_spill_on_a_bigger_picture_comes_back_too():
-    """A person's brush spills by its radius, which grows with the picture: 10 px over a 384-px render (the
-    app's brush on such an image) is outside a fixed 5-px band, inside one of 4% of the side."""
+    """A person's brush spills by its radius, which grows with the picture: 11 px over a 384-px render (about
+    the app's brush on such an image) is past what a fixed 5-px band decides by color (up to twice the band
+    inside the mask), well within what a band of 4% of the side decides."""
     from coloredit.edges import EDGE_BAND
 
     before, fixed, after = [], [], []
     for seed in range(51_000_100, 51_000_104):
         scene = render(seed, objects=1, pattern=None, jpeg=0, size=384)
-        given = ndimage.binary_dilation(scene.mask, iterations=10)
+        given = ndimage.binary_dilation(scene.mask, iterations=11)
         before.append(iou(given, scene.mask))
         fixed.append(iou(refine_mask(scene.image, given, band=EDGE_BAND), scene.mask))
         after.append(iou(refine_mask(scene.image, given), scene.mask))
-    assert np.median(before) < 0.8 and np.median(fixed) < 0.8  # measured: 0.76 given, 0.76 with 5 px
-    assert min(after) > 0.95  # measured: 0.96-1.00
+    # measured (medians): 0.74 given, 0.75 with 5 px, 0.99 with 4 % (0.99-1.00). This was 10 px until the
+    # floor a brush leaves within twice the band was taken out of the sure interior: 5 px then got to 0.98.
+    assert np.median(before) < 0.8 and np.median(fixed) < 0.8
+    assert min(after) > 0.95
 
 
 def test_one_distance_transform_is_many_morphology_passes():

@@ -23,6 +23,7 @@ EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PB
 RING = 3  # the background model: pixels up to this many bands past the mask
 CLUSTERS = 6  # colors per model: a shaded object and a textured floor have several
 SURE = 3.0  # CIELAB: a pixel this much nearer one side's colors than the other's moves; else the mask decides
+FLOOR_MARGIN = 10.0  # CIELAB: inside the band's reach, a pixel this much nearer the surroundings is not object
 EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than the given one's, or is not taken
 MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
@@ -81,6 +82,21 @@ def split_band(
     return mask
 
 
+def sure_interior(lab: LabOf, mask: np.ndarray, inner: np.ndarray, ring: np.ndarray, band: int) -> np.ndarray:
+    """The pixels that stay object whatever their color: `inner` (the mask shrunk by the band), less the floor
+    a brush wider than the band leaves in it, pixels outside the core (the mask shrunk by twice the band)
+    nearer the surroundings' colors than the core's by FLOOR_MARGIN. Where the core is too small, `inner`."""
+    core = shrunk(mask, 2 * band)
+    where = np.nonzero(inner & ~core)
+    if core.sum() < MIN_INTERIOR or not len(where[0]):
+        return inner
+    models = [color_clusters(lab[evenly(side)], CLUSTERS) for side in (core, ring)]
+    to_object, to_background = (distance_to_nearest(lab[where], centers) for centers in models)
+    cleaned = inner.copy()
+    cleaned[where] = to_background + FLOOR_MARGIN >= to_object
+    return cleaned if cleaned.sum() >= MIN_INTERIOR else inner
+
+
 def edge_band(shape: tuple[int, ...]) -> int:
     """Pixels either side of a mask's outline where `refine_mask` looks for the edge, for an image's shape."""
     return max(EDGE_BAND, round(EDGE_SHARE * max(shape[:2])))
@@ -111,7 +127,9 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     if inner.sum() < MIN_INTERIOR or ring.sum() < MIN_INTERIOR:
         return mask
     image = np.asarray(image, dtype=np.uint8)
-    refined = split_band(LabOf(image), inner, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
+    lab = LabOf(image)
+    inner = sure_interior(lab, mask, inner, ring, band)
+    refined = split_band(lab, inner, ring, grown & ~shrunk(mask, band), (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
     refined = ndimage.binary_opening(refined) | inner  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[inner]))  # connected to the sure interior
