@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from coloredit import exact
+    from coloredit.recoloring import Recoloring
 
     radius = int(0.3 * min(args.width, args.height))
     image, mask = draw_photo(args.width, args.height, radius, (200, 40, 40))
@@ -95,7 +96,7 @@ def main() -> None:
             )[0],
         }
         decompose, source = timed(lambda: exact.decompose(image, mask))
-        prepare, recoloring = timed(lambda: exact.Recoloring(image, mask, source))
+        prepare, recoloring = timed(lambda: Recoloring(image, mask, source))
         per_color = timed(lambda: recoloring.to((32, 64, 224)))[0]
         edit_argv = ["edit", *common, "--color", COLORS[0], "-o", f"{folder}/e.png"]
         ways_argv = ["colorways", *common, "--colors", ";".join(COLORS), "-o", f"{folder}/ways"]

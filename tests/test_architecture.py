@@ -55,7 +55,7 @@ def test_the_graph_is_read_from_the_sources():
     edges = graph()
     assert "coloredit.pipeline" in edges["coloredit.cli.loading"]
     assert "coloredit.cli.edit" in edges["coloredit.cli.main"]
-    assert "coloredit.joint" in edges["coloredit.pipeline"] and "coloredit.exact" in edges["coloredit.joint"]
+    assert "coloredit.joint" in edges["coloredit.pipeline"] and "coloredit.recoloring" in edges["coloredit.joint"]
     assert len(edges) > 40
 
 

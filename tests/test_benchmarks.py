@@ -51,3 +51,26 @@ def test_edit_speed_benchmark_runs_the_xl_family_against_diffusers_xl_generation
     result = json.loads(proc.stdout)
     assert result["floor"]["unet_rows"] == 2 * steps  # StableDiffusionXLPipeline: CFG, two rows a step
     assert result["fast"]["unet_rows"] == steps + steps + 2 * steps  # as SD 1.x: the family changes no step
+
+
+def test_mask_benchmark_judges_perturbed_masks_against_the_true_masks_edit():
+    """Two scenes of the simple renderer: every perturbation has a row for refinement on and off, the true
+    mask's fringe is zero by definition, and an as-given dilated mask changes the floor it covers."""
+    script = Path(__file__).parents[1] / "benchmarks" / "masks.py"
+    proc = subprocess.run([sys.executable, str(script), "--toy", "2", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = json.loads(proc.stdout)["simple renderer"]
+    assert set(table) == {"auto", "off"} and len(table["auto"]) == len(table["off"]) == 10
+    assert all(table[r]["true mask"]["fringe, median px"] == 0 for r in ("auto", "off"))
+    assert table["off"]["dilated 4"]["spill changed, median"] > 0.3
+
+
+def test_full_resolution_benchmark_times_the_real_commands_side_by_side():
+    script = Path(__file__).parents[1] / "benchmarks" / "full_resolution.py"
+    command = [sys.executable, str(script), "--width", "480", "--height", "360", "--json"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result["ratios"]) == {"one edit / floor", "12 colorways / floor"}
+    assert all(value > 0 for value in result["seconds"].values())
+    assert all(value > 0 for value in result["peak_memory_over_photo"].values())

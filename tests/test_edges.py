@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from coloredit import exact
 from coloredit.colors import delta_e00, rgb_to_lab
 from coloredit.edges import refine_mask
+from coloredit.recoloring import recolor
 from coloredit.toy.render import draw, render
 from coloredit.toy.render import recolor as recolor_spec
 
@@ -60,7 +60,7 @@ def test_a_spilled_brush_leaves_the_floor_as_it_was_and_no_old_color_on_the_outl
         outline = scene.mask & (ndimage.distance_transform_edt(scene.mask) <= 3)
         for refine in (False, True):
             mask = refine_mask(scene.image, given) if refine else given
-            edited = exact.recolor(scene.image, mask, target)
+            edited = recolor(scene.image, mask, target)
             lab = lambda image, where: rgb_to_lab(image[where] / 255.0)  # noqa: E731
             spilled_changed[refine].append((delta_e00(lab(edited, far), lab(scene.image, far)) > 2).mean())
             old = delta_e00(lab(edited, outline), lab(scene.image, outline))

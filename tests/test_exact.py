@@ -9,10 +9,11 @@ from coloredit import exact
 from coloredit.baselines import pixel_mean_shift, pixel_reinhard
 from coloredit.colors import COLOR_TERMS, delta_e00, hue_distance, name_color, rgb_to_lab
 from coloredit.exact import decompose, lit_albedo
-from coloredit.exact import recolor as recolor_in_light
 from coloredit.light import SceneLight, estimate
 from coloredit.masks import salient_object
 from coloredit.measure import appearance, delta_e_object, interior
+from coloredit.recoloring import Recoloring
+from coloredit.recoloring import recolor as recolor_in_light
 from coloredit.toy.render import draw, render, sample_color
 from coloredit.toy.render import recolor as recolor_spec
 
@@ -223,11 +224,11 @@ def test_one_recoloring_serves_every_color_of_a_colorway():
     """Prepared once, each color is the very edit `recolor` makes alone, whatever came before it (nothing of
     one color stays for the next), dark sources with the model's rendering included."""
     scene = render(SEEDS[1], jpeg=0)
-    prepared = exact.Recoloring(scene.image, scene.mask, hint_rgb=hint(scene), scene_light=SceneLight.white())
+    prepared = Recoloring(scene.image, scene.mask, hint_rgb=hint(scene), scene_light=SceneLight.white())
     for target in [(20, 180, 60), (250, 240, 30), (30, 30, 200), (20, 180, 60)]:
         assert np.array_equal(prepared.to(target), recolor(scene.image, scene.mask, target, hint_rgb=hint(scene)))
     black = render(9, shape="ball", color="black", objects=1, glossy=False, pattern=None, jpeg=0)
-    prepared = exact.Recoloring(black.image, black.mask, scene_light=SceneLight.white())
+    prepared = Recoloring(black.image, black.mask, scene_light=SceneLight.white())
     for target in [(230, 200, 40), (40, 90, 220), (230, 200, 40)]:
         oracle = draw(recolor_spec(black.spec, 0, target)).image
         alone = recolor(black.image, black.mask, target, rendered=oracle)

@@ -23,9 +23,10 @@ def pixel_edit(
 ) -> np.ndarray:
     """The image with the masked object recolored by baseline `kind`: to the hex `target_rgb`, or, when a
     `reference` image is given, to its object (over `reference_mask`, else its salient object)."""
-    from .exact import base_color, recolor
+    from .exact import base_color
     from .light import scene_light
     from .masks import salient_object
+    from .recoloring import recolor
 
     if reference is not None and reference_mask is None:
         reference_mask = salient_object(reference)

@@ -1,7 +1,7 @@
 """Which engine makes an edit: the diffusion model, or the exact-color engine alone where the model's output
 would be replaced pixel for pixel anyway.
 
-Why: with exact color on, an edit's final pixels inside the object are `exact.recolor`'s; the model's
+Why: with exact color on, an edit's final pixels inside the object are `recoloring.recolor`'s; the model's
 re-rendering enters only where the object is too dark for its shading to be read (`exact.DARK_LIT`). Everywhere
 else the inversion, the U-Net and the decode are paid for nothing: the ablation and COLORBENCH-PBR measured
 "exact color alone" equal to the default. `engine="auto"` (`EditConfig.engine`) makes that edit with the engine
@@ -25,6 +25,7 @@ from .config import EditConfig, preset
 from .edges import refine_mask
 from .images import ImageLike, load_mask
 from .outputs import ColorEditOutput
+from .recoloring import Recoloring
 from .validate import check_inputs
 
 SD_NATIVE = 512  # the crop's least size when no model says its own (`ExactEditor`)
@@ -124,7 +125,7 @@ def exact_edit(
         targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
     else:
         targets = [parse_color(color) for color in colors]
-    recoloring = exact.Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
+    recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
     edits = [Image.fromarray(recoloring.to(rgb)) for rgb in targets]
     prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
     change = float(used.sum() / given.sum() - 1.0)

@@ -1,4 +1,4 @@
-"""Exact color: an object's albedo measured from its pixels, and a recoloring that lands on a target albedo.
+"""Exact color: an object's albedo measured from its pixels (`recoloring.py` then lands it on a target albedo).
 
 Why: a diffusion model re-renders an object in roughly the right color; a designer needs exactly the hex.
 Pixels of a lit object follow the dichromatic reflection model (Shafer 1985): in linear RGB each pixel of
@@ -33,8 +33,6 @@ from .colors import (
     rgb_to_lab,
     srgb_to_linear,
 )
-from .config import MATERIALS
-from .outline import Outline
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -48,9 +46,6 @@ HIGHLIGHT_SPAN, HIGHLIGHT_BUMP = 0.5, (1.6, 3.0)
 SECOND_COLOR_CHROMA = 12.0  # on an achromatic object, a pixel this much more chromatic is a second color
 LIT_HEADROOM = 1.15  # shade above this x the lit level is white highlight, where highlights are read from shape
 DARK_LIT = (0.012, 0.05)  # lit luminance below the first: shading unreadable, above the second: read fully
-
-
-OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
 
 
 def to_linear(srgb_uint8: np.ndarray) -> np.ndarray:
@@ -158,7 +153,7 @@ def _lab_of(linear: np.ndarray) -> np.ndarray:
     return linear_to_lab(np.clip(linear, 0.0, 1.0))
 
 
-def _object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+def object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     """The mask's bounding box grown by `margin` pixels (clipped to the picture); the mask is not empty."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     return (
@@ -172,13 +167,13 @@ def _smooth_fit(fit: np.ndarray, mask: np.ndarray) -> np.ndarray:
     margin: the same values as on the whole picture, at the object's cost.)"""
     from scipy import ndimage
 
-    box = _object_box(mask, 2)
+    box = object_box(mask, 2)
     plane = np.zeros(mask[box].shape)
     plane[mask[box]] = fit
     return ndimage.median_filter(plane, size=3)[mask[box]]
 
 
-def _smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+def smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:
     """Gaussian smoothing of per-pixel values over the object only (normalized convolution)."""
     from scipy import ndimage
 
@@ -195,7 +190,7 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     it; its shape can. `main` holds at least one pixel."""
     from scipy import ndimage
 
-    box = _object_box(mask, 0)
+    box = object_box(mask, 0)
     inside = mask[box]
     side = int(HIGHLIGHT_SPAN * np.sqrt(inside.sum())) | 1
     if side < 3:
@@ -308,106 +303,3 @@ def base_color(
     scene_light = scene_light if scene_light is not None else SceneLight.white()
     lit = decompose(*at_working_size(image, mask), hint_rgb).albedo
     return tuple(int(v) for v in to_srgb_uint8(np.clip(lit / scene_light.k, 0.0, 1.0)))  # type: ignore[return-value]
-
-
-def recolor(
-    image: np.ndarray,
-    mask: np.ndarray,
-    target_rgb: tuple[int, int, int],
-    rendered: np.ndarray | None = None,
-    hint_rgb: tuple[int, int, int] | None = None,
-    source: Decomposition | None = None,
-    scene_light: SceneLight | None = None,
-    material: str = "auto",
-) -> np.ndarray:
-    """The image with the masked object's base color set to `target_rgb`, seen under the scene's light
-    (`scene_light`, a `light.SceneLight`: `light.estimate(image, mask)`; when None, white of level 1, the lit
-    color taken as the base color, as `EditConfig.scene_light` defaults): its colored shading, highlights
-    and second colors kept. A dielectric's white highlights stay in the light's color; a metal's
-    reflections take the new tint (`material`: auto, dielectric or metal). Where the source is too dark to
-    read its shading, `rendered` (the diffusion model's re-rendering, same size) gives it. Pixels that mix
-    object and background along the outline (one pixel either side of the mask's edge) change by their share
-    of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
-    (with `hint_rgb`), saves computing it again. Many colors of one object: `Recoloring`."""
-    return Recoloring(image, mask, source, hint_rgb, scene_light, material).to(target_rgb, rendered)
-
-
-RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first share of its largest shows no light
-# color of its own, above the second it shows it fully
-
-
-def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) -> np.ndarray:
-    """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
-    the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
-    sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
-    object) the departure is noise, and the scalar shade stands alone."""
-    body = np.clip(pixels - source.specular[:, None], 0.0, None)
-    expected = np.maximum(source.shade[:, None] * source.albedo, 1e-6)
-    departure = np.log(np.clip(body / expected, 0.2, 5.0))
-    share = source.albedo / max(float(source.albedo.max()), 1e-8)
-    reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
-    return source.shade[:, None] * np.exp(reliable * departure)
-
-
-class Recoloring:
-    """One object's recolor, prepared once for all its colors (`recolor` explains the edit): what every color
-    shares, the object's box, its linear pixels, its colored shading and its outline's unmixing, is computed
-    here; `to` then costs a few operations per pixel. Only the object's box (plus OUTLINE_REACH pixels) is
-    read, so the cost follows the object, not the photo."""
-
-    def __init__(
-        self,
-        image: np.ndarray,
-        mask: np.ndarray,
-        source: Decomposition | None = None,
-        hint_rgb: tuple[int, int, int] | None = None,
-        scene_light: SceneLight | None = None,
-        material: str = "auto",
-    ):
-        if material not in MATERIALS:
-            raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
-        self.image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
-        self.empty = not mask.any()
-        if self.empty:
-            return
-        self.scene_light = scene_light if scene_light is not None else SceneLight.white()
-        self.metal = material == "metal" or (material == "auto" and self.scene_light.metal > 0.5)
-        self.box = _object_box(mask, OUTLINE_REACH)
-        self.mask = mask[self.box]
-        self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
-        self.linear = to_linear(self.image[self.box])
-        self.pixels = self.linear[self.mask]
-        self.colored = _colored_shade(self.pixels, self.source, self.mask)
-        self.outline = Outline(self.linear, self.mask)
-
-    def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
-        """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
-        if self.empty:
-            return self.image.copy()
-        source, mask = self.source, self.mask
-        target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * self.scene_light.k  # in this light
-        shade, specular = source.shade, source.specular
-        # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how
-        # much the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
-        amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
-        smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
-        if smoothing > 0:
-            shade = (1 - smoothing) * shade + smoothing * _smooth_in(shade, mask)
-        trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
-        if rendered is not None and trust < 1:
-            render = decompose(np.asarray(rendered)[self.box], mask)
-            shade = trust * shade + (1 - trust) * _smooth_in(render.shade, mask)
-            specular = trust * specular + (1 - trust) * render.specular
-        colored = self.colored * (shade / np.maximum(source.shade, 1e-6))[:, None]
-        if self.metal:  # no diffuse color: every reflection is the room times the tint, highlights included
-            recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
-        else:
-            recolored = colored * target_lit + specular[:, None]
-        # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
-        fit = np.ones_like(source.fit) if self.metal else source.fit
-        edited = fit[:, None] * recolored + (1 - fit[:, None]) * self.pixels
-        out = self.image.copy()
-        box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
-        box[mask] = to_srgb_uint8(edited)
-        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(self.linear, edited))
-        return out

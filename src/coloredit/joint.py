@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import exact
 from .attention import BranchLayout, EditController, installed
 from .branch_names import SOURCE, BranchName, target
 from .branches import Branch, Model, Source, per_branch
@@ -20,6 +19,7 @@ from .config import EditConfig
 from .images import feather_radius, feather_weights, paste_back
 from .inversion import NoiseSchedule, guided_ddim
 from .latents import BackgroundRestore, CleanColorTransfer, ExactSourceTrajectory, LatentBlend, latent_mask
+from .recoloring import recolor
 
 
 def denoise_targets(
@@ -162,13 +162,13 @@ def target_prompt(source_prompt: str, reference_prompt: str, config: EditConfig)
 def finish(
     pipe: Model, target: torch.Tensor, original: Image.Image, reference: Branch, source: Source, config: EditConfig
 ) -> Image.Image:
-    """7. (pixels) The decoded target at the input's size, with its exact color (`exact.py`) and the original's
+    """7. (pixels) The decoded target at the input's size, with its exact color (`recoloring.py`) and the original's
     pixels outside the feathered mask."""
     edited = pipe.decode(target).resize(original.size, Image.Resampling.LANCZOS)
     exact_color = config.exact_color and reference.target_rgb is not None
     if exact_color:
         pixels = np.asarray(original.convert("RGB"))
-        recolored = exact.recolor(
+        recolored = recolor(
             pixels,
             source.mask,
             reference.target_rgb,

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import engine, exact
+from . import engine
 from .accounting import current_ledger
 from .branches import Branch, Model, Source
 from .colors import name_color, parse_color, with_color_word
@@ -18,6 +18,7 @@ from .config import EditConfig
 from .images import ImageLike
 from .inversion import NoiseSchedule, shifted_trajectory
 from .latents import latent_coverage
+from .recoloring import recolor
 
 
 def prepare_reference(
@@ -75,12 +76,12 @@ def recolored_source(
     prompt: str | None,
     config: EditConfig,
 ) -> Branch:
-    """The reference as the source itself recolored in pixels (`exact.py`): its clean latent is the VAE's,
+    """The reference as the source itself recolored in pixels (`recoloring.py`): its clean latent is the VAE's,
     its trajectory the source's inverted noise around that latent; no U-Net call."""
     image = source.original.resize(source.work_size, Image.Resampling.LANCZOS)
     mask = np.asarray(Image.fromarray(source.mask).resize(source.work_size, Image.Resampling.NEAREST)) > 0
     pixels = np.asarray(image)
-    recolored = exact.recolor(
+    recolored = recolor(
         pixels,
         mask,
         rgb,

@@ -1,0 +1,120 @@
+"""Recoloring: the object's base color swapped for a target's, everything else of its pixels kept.
+
+Why a module: `exact.py` reads an object's pixels as `shade * albedo + specular` (its `Decomposition`); this is
+the edit made with that reading, the light's color and level, bounce, highlights and second colors kept, a
+metal's reflections tinted, the outline unmixed (`outline.py`). One `Recoloring` is prepared per object and
+serves every color of a colorway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import MATERIALS
+from .exact import DARK_LIT, LUMA, Decomposition, SceneLight, decompose, object_box, smooth_in, to_linear, to_srgb_uint8
+from .outline import Outline
+
+OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
+
+
+def recolor(
+    image: np.ndarray,
+    mask: np.ndarray,
+    target_rgb: tuple[int, int, int],
+    rendered: np.ndarray | None = None,
+    hint_rgb: tuple[int, int, int] | None = None,
+    source: Decomposition | None = None,
+    scene_light: SceneLight | None = None,
+    material: str = "auto",
+) -> np.ndarray:
+    """The image with the masked object's base color set to `target_rgb`, seen under the scene's light
+    (`scene_light`, a `light.SceneLight`: `light.estimate(image, mask)`; when None, white of level 1, the lit
+    color taken as the base color, as `EditConfig.scene_light` defaults): its colored shading, highlights
+    and second colors kept. A dielectric's white highlights stay in the light's color; a metal's
+    reflections take the new tint (`material`: auto, dielectric or metal). Where the source is too dark to
+    read its shading, `rendered` (the diffusion model's re-rendering, same size) gives it. Pixels that mix
+    object and background along the outline (one pixel either side of the mask's edge) change by their share
+    of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
+    (with `hint_rgb`), saves computing it again. Many colors of one object: `Recoloring`."""
+    return Recoloring(image, mask, source, hint_rgb, scene_light, material).to(target_rgb, rendered)
+
+
+RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first share of its largest shows no light
+# color of its own, above the second it shows it fully
+
+
+def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) -> np.ndarray:
+    """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
+    the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
+    sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
+    object) the departure is noise, and the scalar shade stands alone."""
+    body = np.clip(pixels - source.specular[:, None], 0.0, None)
+    expected = np.maximum(source.shade[:, None] * source.albedo, 1e-6)
+    departure = np.log(np.clip(body / expected, 0.2, 5.0))
+    share = source.albedo / max(float(source.albedo.max()), 1e-8)
+    reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
+    return source.shade[:, None] * np.exp(reliable * departure)
+
+
+class Recoloring:
+    """One object's recolor, prepared once for all its colors (`recolor` explains the edit): what every color
+    shares, the object's box, its linear pixels, its colored shading and its outline's unmixing, is computed
+    here; `to` then costs a few operations per pixel. Only the object's box (plus OUTLINE_REACH pixels) is
+    read, so the cost follows the object, not the photo."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        source: Decomposition | None = None,
+        hint_rgb: tuple[int, int, int] | None = None,
+        scene_light: SceneLight | None = None,
+        material: str = "auto",
+    ):
+        if material not in MATERIALS:
+            raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
+        self.image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+        self.empty = not mask.any()
+        if self.empty:
+            return
+        self.scene_light = scene_light if scene_light is not None else SceneLight.white()
+        self.metal = material == "metal" or (material == "auto" and self.scene_light.metal > 0.5)
+        self.box = object_box(mask, OUTLINE_REACH)
+        self.mask = mask[self.box]
+        self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
+        self.linear = to_linear(self.image[self.box])
+        self.pixels = self.linear[self.mask]
+        self.colored = _colored_shade(self.pixels, self.source, self.mask)
+        self.outline = Outline(self.linear, self.mask)
+
+    def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
+        """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
+        if self.empty:
+            return self.image.copy()
+        source, mask = self.source, self.mask
+        target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * self.scene_light.k  # in this light
+        shade, specular = source.shade, source.specular
+        # A dark source's shade is mostly noise, and brightening it amplifies that noise: smooth it by how
+        # much the target's lightness amplifies it, and below DARK_LIT take the re-rendered shading instead.
+        amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
+        smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
+        if smoothing > 0:
+            shade = (1 - smoothing) * shade + smoothing * smooth_in(shade, mask)
+        trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
+        if rendered is not None and trust < 1:
+            render = decompose(np.asarray(rendered)[self.box], mask)
+            shade = trust * shade + (1 - trust) * smooth_in(render.shade, mask)
+            specular = trust * specular + (1 - trust) * render.specular
+        colored = self.colored * (shade / np.maximum(source.shade, 1e-6))[:, None]
+        if self.metal:  # no diffuse color: every reflection is the room times the tint, highlights included
+            recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
+        else:
+            recolored = colored * target_lit + specular[:, None]
+        # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
+        fit = np.ones_like(source.fit) if self.metal else source.fit
+        edited = fit[:, None] * recolored + (1 - fit[:, None]) * self.pixels
+        out = self.image.copy()
+        box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
+        box[mask] = to_srgb_uint8(edited)
+        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(self.linear, edited))
+        return out
