@@ -128,11 +128,11 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
         return mask
     image = np.asarray(image, dtype=np.uint8)
     lab = LabOf(image)
-    inner = sure_interior(lab, mask, inner, ring, band)
-    refined = split_band(lab, inner, ring, grown & ~shrunk(mask, band), (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
-    refined = ndimage.binary_opening(refined) | inner  # no one-pixel whiskers
+    sure = sure_interior(lab, mask, inner, ring, band)
+    refined = split_band(lab, sure, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
+    refined = ndimage.binary_opening(refined) | sure  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
-    refined = np.isin(labels, np.unique(labels[inner]))  # connected to the sure interior
+    refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
     refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
     if abs(int(refined.sum()) - int(mask.sum())) > MAX_CHANGE * mask.sum():
         return mask

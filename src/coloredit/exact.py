@@ -21,6 +21,7 @@ model earns its place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -221,21 +222,33 @@ def _shade_and_fit(
     return shade, fit, main
 
 
-def _main_direction(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(the direction the last fit was made with, the direction it gave, whether the object is achromatic):
-    the main color's linear RGB at unit luminance, refit from the pixels that fit it."""
+class MainColor(NamedTuple):
+    """What `_main_direction` found over the pixels it was given: the direction its last fit was made with,
+    the direction that fit gave, whether the object is achromatic, the pixels' CIELAB (None if achromatic),
+    and that last fit's per-pixel shade, fit and main-color pixels."""
+
+    fitted: np.ndarray
+    direction: np.ndarray
+    achromatic: bool
+    lab: np.ndarray | None
+    last: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _main_direction(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None) -> MainColor:
+    """The main color's linear RGB at unit luminance, refit from the pixels that fit it."""
     direction = _main_chromaticity(pixels, hint_rgb)
     direction = direction / (direction @ LUMA)  # unit luminance
-    achromatic = np.ptp(direction) < 0.15
+    achromatic = bool(np.ptp(direction) < 0.15)
     fitted, lab = direction, None if achromatic else _lab_of(pixels)
     for _ in range(3):  # pixel = shade * direction: the shade by projection, the direction from the fitting pixels
         fitted = direction
-        shade, _, main = _shade_and_fit(pixels, fitted, achromatic, lab)
+        last = _shade_and_fit(pixels, fitted, achromatic, lab)
         if achromatic:
             break
+        shade, _, main = last
         direction = np.clip(pixels[main].sum(axis=0) / max(shade[main].sum(), 1e-8), 1e-6, None)
         direction = direction / (direction @ LUMA)
-    return fitted, direction, achromatic
+    return MainColor(fitted, direction, achromatic, lab, last)
 
 
 def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
@@ -244,9 +257,14 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     mask = np.asarray(mask, dtype=bool)
     pixels = to_linear(np.asarray(image)[mask])
     # the main color is fitted on an even sample of a large object's pixels; each pixel then reads its own
-    fitted, direction, achromatic = _main_direction(pixels[:: -(-len(pixels) // WORKING_PIXELS)], hint_rgb)
-    lab = None if achromatic else _lab_of(pixels)
-    shade, fit, main = _shade_and_fit(pixels, fitted, achromatic, lab)
+    sample = pixels[:: -(-len(pixels) // WORKING_PIXELS)]
+    found = _main_direction(sample, hint_rgb)
+    direction, achromatic = found.direction, found.achromatic
+    if len(sample) == len(pixels):  # every pixel was in the fit: its last round is theirs
+        lab, (shade, fit, main) = found.lab, found.last
+    else:
+        lab = None if achromatic else _lab_of(pixels)
+        shade, fit, main = _shade_and_fit(pixels, found.fitted, achromatic, lab)
     specular = np.zeros(len(pixels))
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)
