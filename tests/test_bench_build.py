@@ -81,8 +81,8 @@ def test_import_pie_takes_the_color_edits(tmp_path):
 def test_instruct_pix2pix_method_runs_through_diffusers(tmp_path):
     from diffusers import StableDiffusionInstructPix2PixPipeline
 
-    from coloredit.bench.build import build_toy
     from coloredit.bench.methods import get_methods
+    from coloredit.bench.toy_sets import build_toy
     from coloredit.tiny import tiny_components
 
     parts = tiny_components(seed=3, in_channels=8)
@@ -94,7 +94,7 @@ def test_instruct_pix2pix_method_runs_through_diffusers(tmp_path):
     from coloredit import ColorEditPipeline
 
     host = ColorEditPipeline(**tiny_components())
-    edited = method.edit(host, sample, tmp_path / "bench", {"num_inference_steps": 2})
+    edited = method.edit(host, sample, tmp_path / "bench", {"num_inference_steps": 2}).image
     assert edited.size == Image.open(tmp_path / "bench" / sample.source).size
     with pytest.raises(ColorEditError, match="needs --ip2p-model"):
         get_methods(["ip2p"])

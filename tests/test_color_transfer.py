@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from coloredit import ColorEditPipeline, preset
-from coloredit.toy.ablation import (
-    DEFAULT,
-    reconstruction,
-    score_variant,
-    summarize,
-    summarize_reconstruction,
-)
-from coloredit.toy.edit_sets import make_edits
+from coloredit.bench.ablation import DEFAULT, measured, summarize, summarize_reconstruction
+from coloredit.bench.toy_sets import ablation_set, reconstruction_set
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +17,18 @@ def toy():
     return pipe
 
 
-@pytest.fixture(scope="module")
-def edits():
-    return make_edits("test", 6) + make_edits("ood", 3)
+def default_rows(pipe, folder, samples):
+    return measured(pipe, [DEFAULT], folder, folder / "results", samples, measure=True)[DEFAULT]
 
 
 @pytest.fixture(scope="module")
-def rows(toy, edits):
+def rows(toy, tmp_path_factory):
     assert preset().exact_color
-    return score_variant(toy, edits, DEFAULT)
+    rows = []
+    for split, count in (("test", 6), ("ood", 3)):
+        folder = tmp_path_factory.mktemp(split)
+        rows += default_rows(toy, folder, ablation_set(folder, split, count))
+    return rows
 
 
 def test_default_lands_on_the_oracle_color(rows):
@@ -48,6 +45,6 @@ def test_shape_and_background_are_kept(rows):
     assert all(r["background_identical"] for r in rows)
 
 
-def test_asking_for_the_source_color_reconstructs(toy, edits):
-    summary = summarize_reconstruction(reconstruction(toy, edits[:3]))
+def test_asking_for_the_source_color_reconstructs(toy, tmp_path):
+    summary = summarize_reconstruction(default_rows(toy, tmp_path, reconstruction_set(tmp_path, 3)))
     assert summary["median"] <= 2.0, summary

@@ -125,7 +125,7 @@ def test_pixel_methods_run_from_a_benchmark_sample_without_a_pipeline(tmp_path):
         target_kind="hex",
     )
     for method in get_methods(["pixel-lab-mean", "pixel-reinhard", "pixel-hsv-hue", "exact"]):
-        edited = np.asarray(method.edit(None, sample, tmp_path))
+        edited = np.asarray(method.edit(None, sample, tmp_path).image)
         assert edited.shape == image.shape and not np.array_equal(edited[mask], image[mask])
 
 

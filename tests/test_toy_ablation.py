@@ -1,12 +1,15 @@
-"""The exact-color evaluation keeps each measured variant, so a stopped run resumes and the report is rebuilt
-from it; its sets never share a scene, and its subsets say what each edit is."""
+"""The exact-color ablation runs through the benchmark's store, so a stopped run resumes and the report is
+rebuilt from it; its sets never share a scene, and its subsets say what each edit is."""
 
 import numpy as np
 import pytest
 
 from coloredit import ColorEditPipeline
+from coloredit.bench import ablation
+from coloredit.bench.methods import pixel
+from coloredit.bench.metrics.toy_world import BackgroundIdentical, ShadingKept
 from coloredit.colors import delta_e00
-from coloredit.toy import ablation, edit_sets
+from coloredit.toy import edit_sets
 from coloredit.toy.meter import fit_meter, held_out_error
 from coloredit.toy.render import sample_scene
 
@@ -18,14 +21,17 @@ def test_evaluation_resumes_from_stored_variants(tmp_path, monkeypatch):
     store, report = tmp_path / "store", tmp_path / "ablation.md"
     counts = {"test": 3, "ood": 2}
     first = ablation.run_ablation(pipe, counts, report, PIXEL_VARIANTS, store=store, measure=True, grid_edits=2)
-    assert len(list(store.glob("*.npz"))) == 4 and report.with_suffix(".png").exists()
+    stored = [r for path in store.glob("results/*/[to]*-[0-9]/results.jsonl") for r in path.read_text().splitlines()]
+    assert len(stored) == 2 * (3 + 2) and report.with_suffix(".png").exists()  # two variants on the two sets
 
-    def no_measuring(*args):
-        raise AssertionError("a stored variant was measured again")
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("a stored edit was measured again")
 
-    monkeypatch.setattr(ablation, "score_variant", no_measuring)
-    again = ablation.run_ablation(pipe, counts, tmp_path / "again.md", PIXEL_VARIANTS, store=store, measure=False)
+    monkeypatch.setattr(pixel, "pixel_edit", no_measuring)
+    again = ablation.run_ablation(pipe, counts, tmp_path / "again.md", PIXEL_VARIANTS, store=store)
     assert again["table"] == first["table"]
+    only_read = ablation.run_ablation(pipe, counts, tmp_path / "read.md", PIXEL_VARIANTS, store=store, measure=False)
+    assert only_read["table"] == first["table"]
     text = (tmp_path / "again.md").read_text()
     assert "| pixel CIELAB mean shift | test | 3 |" in text and "| exact color alone, no diffusion | ood | 2 |" in text
     with pytest.raises(AssertionError, match="measured again"):  # another edit count is another measurement
@@ -69,5 +75,17 @@ def test_generated_sources_are_the_models_own_images_with_masks_and_real_changes
         assert edit.oracle is None and "generated" in edit.tags and edit.kind in edit.tags
         assert delta_e00(edit.source.base_lab, edit_sets.lab_of(edit.target_rgb)) >= 15
         # scored without an oracle: an untouched source has the background kept and its own shading
-        row = ablation.generated_scores(edit.source, edit.source.image, edit.target_rgb, 0.0, meter)
-        assert row["background_identical"] and row["shading_kept"] > 0.999
+        untouched = dict(edited=edit.source.image, source=edit.source.image, mask=edit.source.mask)
+        assert BackgroundIdentical().value(**untouched) == 1.0
+        assert ShadingKept().value(**untouched, detected_mask=edit.source.found) > 0.999
+
+
+def test_the_ablation_command_reports_and_refuses_unknown_variants(tmp_path, capsys):
+    from coloredit.cli import main
+
+    out, store = tmp_path / "ablation.md", tmp_path / "store"
+    chosen = ["--variants", "exact color alone, no diffusion", "--store", str(store), "--out", str(out)]
+    assert main(["bench", "ablation", "--test", "2", "--ood", "0", "--generated", "0", *chosen]) == 0
+    assert "| exact color alone, no diffusion | test | 2 |" in out.read_text()
+    assert main(["bench", "ablation", "--variants", "no such variant", "--store", str(store)]) == 2
+    assert "unknown variants" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Building benchmark folders: from the toy world, from any Stable Diffusion model, or from PIE-Bench.
+"""Building benchmark folders: from any Stable Diffusion model, or from PIE-Bench (the toy world's: `toy_sets`).
 
 Synthetic object masks (from an SD model): the object word's cross-attention, summed over the decoder's
 cross-attention layers and all steps of the source's generation, upsampled to the image, min-max
@@ -75,38 +75,6 @@ OBJECTS = (
     "cat",
 )
 COLORS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "black", "white", "gray")
-
-
-# -- (b) the toy world ---------------------------------------------------------------------------------
-def build_toy(out: Path, count: int, seed: int = 40_000_000) -> list[Sample]:
-    """Rendered sources with exact masks (split "real": they must be inverted), recolored to a color drawn
-    over the whole gamut; the reference is a single object of that base color in another scene, and the
-    oracle (the source scene rendered with the target color) is saved for the oracle metrics."""
-    from ..toy.edit_sets import edits_from
-
-    out.mkdir(parents=True, exist_ok=True)
-    samples = []
-    for i, edit in enumerate(edits_from(seed, "v2", count, "toy")):
-        sid = f"toy-{i:04d}"
-        samples.append(
-            Sample(
-                id=sid,
-                split="real",
-                source=save_image(out, "sources", f"{sid}.png", edit.source.image),
-                source_prompt=edit.source.caption,
-                object=edit.source.shape,
-                mask=save_image(out, "masks", f"{sid}.png", mask_image(edit.source.mask)),
-                target_color=name_color(edit.target_rgb),
-                target_rgb=edit.target_rgb,
-                reference=save_image(out, "references", f"{sid}.png", edit.reference.image),
-                reference_prompt=edit.reference.caption,
-                seed=seed + i,
-                reference_mask=save_image(out, "reference_masks", f"{sid}.png", mask_image(edit.reference.mask)),
-                oracle=save_image(out, "oracles", f"{sid}.png", edit.oracle),
-            )
-        )
-    write_manifest(out, samples)
-    return samples
 
 
 # -- (a) any Stable Diffusion model ---------------------------------------------------------------------

@@ -19,8 +19,8 @@ from ..validate import json_object
 
 SPLITS = ("synthetic", "real")
 TARGET_KINDS = ("reference", "hex")
-IMAGE_FIELDS = ("source", "mask", "reference", "reference_mask", "oracle", "albedo")
-OPTIONAL_IMAGES = ("reference_mask", "oracle", "albedo")
+IMAGE_FIELDS = ("source", "mask", "reference", "reference_mask", "oracle", "albedo", "plate", "detected_mask")
+OPTIONAL_IMAGES = ("reference_mask", "oracle", "albedo", "plate", "detected_mask")
 FIELDS = {
     "id": str,
     "split": str,
@@ -54,6 +54,8 @@ class Sample:
     target_kind: str = "reference"  # what the edit is given: the reference image, or the hex of target_rgb
     albedo: str = ""  # optional: the source's albedo, rendered (the PBR world keeps it for training)
     tags: tuple[str, ...] = ()  # optional: the subsets the sample belongs to (material, light, ...), for reports
+    plate: str = ""  # optional: the source's scene without the object (the room behind it), for the object IoU
+    detected_mask: str = ""  # optional: the object a detector finds from the pixels (a source with no oracle)
 
     def path(self, root: Path, field: str) -> Path:
         return root / getattr(self, field)
@@ -102,7 +104,7 @@ def parse_line(text: str, number: int, root: Path, check_files: bool = True) -> 
             raise ColorEditError(f"{where}: mask is {sizes['mask']} but the source is {sizes['source']}")
         if sample.reference_mask and sizes["reference_mask"] != sizes["reference"]:
             raise ColorEditError(f"{where}: reference_mask is not the reference's size")
-        for field in ("oracle", "albedo"):
+        for field in ("oracle", "albedo", "plate", "detected_mask"):
             if getattr(sample, field) and sizes[field] != sizes["source"]:
                 raise ColorEditError(f"{where}: {field} is {sizes[field]} but the source is {sizes['source']}")
     return sample

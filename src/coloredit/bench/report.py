@@ -17,7 +17,7 @@ from ..images import save_atomic
 from .manifest import load_manifest
 from .run import MERGED, read_records
 
-NOT_METRICS = {"id", "method", "split", "image", "seconds", "tags"}
+NOT_METRICS = {"id", "method", "split", "image", "seconds", "unet_rows", "tags"}
 SPLITS = ("all", "synthetic", "real")
 SHARES = {"blotchy"}  # per-sample 0/1 values: their mean is the share
 
@@ -36,7 +36,8 @@ def _in_subset(record: dict, subset: str) -> bool:
 def summarize(records: list[dict]) -> list[dict]:
     """One row per (method, subset, metric): the splits "all", "synthetic" and "real" where present, then
     one subset per tag (column `split`)."""
-    metrics = [*sorted({k for r in records for k in r} - NOT_METRICS), "seconds"]
+    costs = [k for k in ("seconds", "unet_rows") if any(k in r for r in records)]  # last: what an edit cost
+    metrics = [*sorted({k for r in records for k in r} - NOT_METRICS), *costs]
     methods = list(dict.fromkeys(r["method"] for r in records))
     rows = []
     for method in methods:

@@ -82,20 +82,30 @@ class ResultStore:
         return self.out / MERGED
 
 
-def score(metrics: list[MeanMetric], sample: Sample, root: Path, edited: np.ndarray) -> dict[str, float]:
-    source = np.asarray(Image.open(sample.path(root, "source")).convert("RGB"))
-    mask = np.asarray(Image.open(sample.path(root, "mask")).convert("L")) > 127
+def score(
+    metrics: list[MeanMetric], sample: Sample, root: Path, edited: np.ndarray, feather: float = 0.0
+) -> dict[str, float]:
+    """Every metric of one edit; each reads what it needs of the sample's images, its tags and the feather past
+    which the method promised the source's bytes."""
+
+    def image(field: str, mode: str = "RGB") -> np.ndarray | None:
+        return np.asarray(Image.open(sample.path(root, field)).convert(mode)) if getattr(sample, field) else None
+
+    source, mask, detected = image("source"), image("mask", "L") > 127, image("detected_mask", "L")
     if edited.shape != source.shape:
         edited = np.asarray(Image.fromarray(edited).resize((source.shape[1], source.shape[0])))
-    oracle = np.asarray(Image.open(sample.path(root, "oracle")).convert("RGB")) if sample.oracle else None
     inputs = dict(
-        oracle=oracle,
+        oracle=image("oracle"),
         source=source,
         edited=edited,
         mask=mask,
         target_rgb=sample.target_rgb,
         target_color=sample.target_color,
         object=sample.object,
+        plate=image("plate"),
+        detected_mask=None if detected is None else detected > 127,
+        tags=sample.tags,
+        feather=feather,
     )
     return {metric.name: metric.update(**inputs) for metric in metrics}
 
@@ -119,12 +129,15 @@ def run_benchmark(
     record_bench(bench, out)
     done = {(r["id"], r["method"]) for r in store.all_records()}
     todo = [(s, m) for s in samples for m in methods if (s.id, m.name) not in done]
+    cache = getattr(pipe, "inversion_cache", None)
     for sample, method in tqdm(todo, desc=f"bench r{rank}", disable=not progress):
+        if cache is not None:
+            cache.clear()  # each edit pays for its own inversions: seconds and U-Net rows compare fairly
         started = time.perf_counter()
         edited = method.edit(pipe, sample, bench, overrides)
         seconds = time.perf_counter() - started
         image_path = Path("images") / method.name / f"{sample.id}.png"
-        save_atomic(edited, out / image_path, force=True)
+        save_atomic(edited.image, out / image_path, force=True)
         record = {
             "id": sample.id,
             "method": method.name,
@@ -132,7 +145,8 @@ def run_benchmark(
             "tags": list(sample.tags),
             "image": str(image_path),
             "seconds": round(seconds, 3),
-            **score(metrics, sample, bench, np.asarray(edited.convert("RGB"))),
+            "unet_rows": edited.unet_rows,
+            **score(metrics, sample, bench, np.asarray(edited.image.convert("RGB")), method.feather(overrides)),
         }
         store.append(record)
     return store.merge()

@@ -23,6 +23,8 @@ def run_bench(args: argparse.Namespace) -> int:
     if command == "report":
         print(report.write_report(args.results, args.bench, args.grid_samples))
         return 0
+    if command == "ablation":
+        return run_ablation(args)
     if command == "import-pie":
         samples = build.import_pie(args.path, args.out)
         print(f"wrote {len(samples)} samples to {args.out}", file=sys.stderr)
@@ -38,7 +40,9 @@ def run_bench(args: argparse.Namespace) -> int:
             print(f"{len(samples)} samples in {args.out}", file=sys.stderr)
             return 0
         if args.model == "toy":
-            samples = build.build_toy(args.out, args.n, seed=40_000_000 + args.seed)
+            from ..bench.toy_sets import TOY_SEED, build_toy
+
+            samples = build_toy(args.out, args.n, seed=TOY_SEED + args.seed)
         else:
             pipe = load_pipeline(args.model, None, "auto")
             pipe.set_progress_bar_config(disable=True)
@@ -74,4 +78,27 @@ def run_bench(args: argparse.Namespace) -> int:
         pipe, args.bench, args.out, chosen, metrics, overrides, rank=rank, world=world, limit=args.limit
     )
     print(f"results in {merged}", file=sys.stderr)
+    return 0
+
+
+def run_ablation(args: argparse.Namespace) -> int:
+    """`bench ablation`: the sets asked for, every chosen variant measured (or, --report-only, read back)."""
+    import torch
+
+    from ..bench.ablation import VARIANTS
+    from ..bench.ablation import run_ablation as ablation
+
+    chosen = args.variants.split("|") if args.variants else list(VARIANTS)
+    unknown = sorted(set(chosen) - set(VARIANTS))
+    if unknown:
+        raise ColorEditError(f"unknown variants: {unknown}; choose from {list(VARIANTS)}")
+    chosen_counts = (("tune", args.tune), ("test", args.test), ("ood", args.ood), ("generated", args.generated))
+    counts = {split: n for split, n in chosen_counts if n}
+    if not counts or any(n < 0 for _, n in chosen_counts):
+        raise ColorEditError("give at least one set a positive number of edits (--tune/--test/--ood/--generated)")
+    torch.set_num_threads(args.threads)
+    pipe = load_pipeline(args.model, None, "auto")
+    pipe.set_progress_bar_config(disable=True)
+    ablation(pipe, counts, args.out, chosen, store=args.store, measure=not args.report_only)
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -218,6 +218,24 @@ def add_bench_commands(commands) -> None:
     report.add_argument("results", type=Path, help="the run's --out folder")
     report.add_argument("--bench", type=Path, help="the benchmark folder (for image grids)")
     report.add_argument("--grid-samples", type=int, default=4)
+    add_ablation_command(sub)
+
+
+def add_ablation_command(sub) -> None:
+    """`bench ablation`: the toy world's ablation, every variant through the benchmark's runner and store."""
+    ablation = sub.add_parser(
+        "ablation", help="every variant on the toy world against the oracle render; write docs/ablation.md"
+    )
+    ablation.add_argument("--model", default="toy")
+    ablation.add_argument("--tune", type=int, default=0, help="edits of the tuning set (0: none)")
+    ablation.add_argument("--test", type=int, default=60, help="edits of the test set")
+    ablation.add_argument("--ood", type=int, default=30, help="edits of the out-of-distribution (toon) set")
+    ablation.add_argument("--generated", type=int, default=30, help="edits of images the model generated")
+    ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
+    ablation.add_argument("--threads", type=int, default=1)
+    ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="sets and results (resume)")
+    ablation.add_argument("--variants", help="only these variants, names separated by '|'")
+    ablation.add_argument("--report-only", action="store_true", help="write the report from what is stored")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,7 @@
-"""`python -m coloredit.toy train|detector|evaluate|ablation|render-pbr|train-light`: train the toy model and
-the detector that scores it, score its generations and reconstructions, compare color sources on held-out
-edits, render the physically based world's training scenes and fit the light model on them."""
+"""`python -m coloredit.toy train|detector|evaluate|render-pbr|train-light`: train the toy model and the detector
+that scores it, score its generations and reconstructions, render the physically based world's training scenes
+and fit the light model on them. (The ablation on the toy world runs through the benchmark: `coloredit bench
+ablation`.)"""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_measuring(commands) -> None:
-    """The subcommands that measure or make data: detector, evaluate, ablation, render-pbr, train-light."""
+    """The subcommands that measure or make data: detector, evaluate, render-pbr, train-light."""
     detector = commands.add_parser("detector", help="train the object detector that scores generations")
     detector.add_argument("--out", type=Path, default=None, help="default: the shipped detector's path")
     detector.add_argument("--steps", type=int, default=4000)
@@ -51,17 +52,6 @@ def add_measuring(commands) -> None:
     evaluate.add_argument("--masks", type=int, default=40, help="two-object scenes per style for text masks")
     evaluate.add_argument("--threads", type=int, default=1)
     evaluate.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")
-    ablation = commands.add_parser("ablation", help="every method against the oracle render; write docs/ablation.md")
-    ablation.add_argument("--model", default="toy")
-    ablation.add_argument("--tune", type=int, default=0, help="edits of the tuning set (0: none)")
-    ablation.add_argument("--test", type=int, default=60, help="edits of the test set")
-    ablation.add_argument("--ood", type=int, default=30, help="edits of the out-of-distribution (toon) set")
-    ablation.add_argument("--generated", type=int, default=30, help="edits of images the model generated")
-    ablation.add_argument("--out", type=Path, default=Path("docs/ablation.md"))
-    ablation.add_argument("--threads", type=int, default=1)
-    ablation.add_argument("--store", type=Path, default=Path("runs/ablation"), help="measured variants (resume)")
-    ablation.add_argument("--variants", help="only these variants, names separated by '|'")
-    ablation.add_argument("--report-only", action="store_true", help="write the report from stored variants")
     render = commands.add_parser("render-pbr", help="render training scenes of the physically based world (resumable)")
     render.add_argument("--out", type=Path, default=Path("runs/pbr/train"))
     render.add_argument("--n", type=int, default=2000, help="scenes")
@@ -126,29 +116,13 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 def model_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Measure the toy model: the ablation or its evaluation."""
+    """Measure the toy model: its evaluation."""
     import torch
 
     from ..pipeline import ColorEditPipeline
 
     pipe = ColorEditPipeline.from_pretrained(args.model)
     pipe.set_progress_bar_config(disable=True)
-    if args.command == "ablation":
-        from .ablation import VARIANTS, run_ablation
-
-        torch.set_num_threads(args.threads)
-        chosen_counts = (("tune", args.tune), ("test", args.test), ("ood", args.ood), ("generated", args.generated))
-        counts = {split: n for split, n in chosen_counts if n}
-        pipe.inversion_cache.size = 4 * sum(counts.values())  # sources and references, shared by the methods
-        chosen = list(VARIANTS)
-        if args.variants:
-            unknown = set(args.variants.split("|")) - set(VARIANTS)
-            if unknown:
-                parser.error(f"unknown variants: {sorted(unknown)}; choose from {list(VARIANTS)}")
-            chosen = args.variants.split("|")
-        run_ablation(pipe, counts, args.out, chosen, store=args.store, measure=not args.report_only)
-        print(f"wrote {args.out}", file=sys.stderr)
-        return 0
     from .evaluate import evaluate as run_evaluation
 
     torch.set_num_threads(args.threads)

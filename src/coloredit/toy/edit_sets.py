@@ -2,8 +2,8 @@
 over the whole gamut as a hex, a reference with its mask or one without, with its oracle and the subsets
 (tags) it belongs to.
 
-Why a module: the harness (`ablation.py`) scores the edits and the report (`ablation_report.py`) counts them;
-neither builds them.
+Why a module: they are the toy world's; the benchmark writes them as folders (`bench.toy_sets`) and its
+ablation (`bench.ablation`) scores them.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class GeneratedSource:
     found: np.ndarray | None  # the detector's object that overlaps the mask most (None: none does)
     read_mask: np.ndarray  # where its color is read: `read_region(mask, found)`
     base_lab: np.ndarray  # the meter's reading of the object's base color
+    shape: str  # the object's word ("ball")
 
 
 def read_region(mask: np.ndarray, found: np.ndarray | None) -> np.ndarray:
@@ -166,7 +167,7 @@ def generated_edits(pipe, count: int, meter: AlbedoMeter | None = None) -> list[
         found = max(overlapping, key=lambda m: (m & mask).sum()) if overlapping else None
         region = read_region(mask, found)
         reading = (meter or shared_meter()).read(image, region)
-        source = GeneratedSource(image, mask, spec.caption, found, region, reading)
+        source = GeneratedSource(image, mask, spec.caption, found, region, reading, obj.shape)
         target = _target(np.random.default_rng(seed), source.base_lab)
         kind = KINDS[i % len(KINDS)]
         reference = render(seed + REFERENCE_OFFSET, color=target, objects=1, pattern=None)

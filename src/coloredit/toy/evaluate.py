@@ -245,22 +245,32 @@ def object_pixels(image: np.ndarray, empty_room: np.ndarray, near: np.ndarray) -
     return differs & near
 
 
+def object_iou(edited: np.ndarray, oracle: np.ndarray, mask: np.ndarray, empty_room: np.ndarray) -> float:
+    """IoU of the object the edit shows with the one the oracle shows, near the mask (a halo, a lost part)."""
+    near = ndimage.binary_dilation(mask, iterations=3)
+    shown, intended = object_pixels(edited, empty_room, near), object_pixels(oracle, empty_room, near)
+    union = (shown | intended).sum()
+    return float((shown & intended).sum() / union) if union else 1.0
+
+
+def background_identical(edited: np.ndarray, source: np.ndarray, mask: np.ndarray, feather: float) -> bool:
+    """Whether the pixels outside the mask feathered over `feather` are the source's bytes."""
+    outside = feather_weights(mask, feather_radius(feather, mask.shape)) == 0
+    return bool(np.array_equal(edited[outside], source[outside]))
+
+
 def oracle_scores(
     source: Scene, oracle: np.ndarray, edited: np.ndarray, feather: float, empty_room: np.ndarray
 ) -> dict:
     """An edit of `source`'s first object against the oracle render: color, appearance, blotches, IoU, and
     whether the background outside the feathered mask kept its bytes."""
     mask = source.mask
-    near = ndimage.binary_dilation(mask, iterations=3)
-    shown, intended = object_pixels(edited, empty_room, near), object_pixels(oracle, empty_room, near)
-    union = (shown | intended).sum()
-    outside = feather_weights(mask, feather_radius(feather, mask.shape)) == 0
     return {
         "delta_e": delta_e_object(edited, mask, oracle),
         "appearance": appearance(edited, oracle, mask),
         "spread_excess": hue_spread(edited, mask) - hue_spread(oracle, mask),
-        "iou": float((shown & intended).sum() / union) if union else 1.0,
-        "background_identical": bool(np.array_equal(edited[outside], source.image[outside])),
+        "iou": object_iou(edited, oracle, mask, empty_room),
+        "background_identical": background_identical(edited, source.image, mask, feather),
     }
 
 

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from ..manifest import Sample
+from .base import Edited
 
 
 @dataclass
@@ -21,7 +22,10 @@ class InstructPix2Pix:
     def __post_init__(self) -> None:
         self._pipe = None
 
-    def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Image.Image:
+    def feather(self, overrides: dict | None = None) -> float:
+        return 0.0  # no paste-back: it redraws the whole image
+
+    def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Edited:
         if self._pipe is None:
             from diffusers import StableDiffusionInstructPix2PixPipeline
 
@@ -37,4 +41,4 @@ class InstructPix2Pix:
             num_inference_steps=self.steps,
             generator=generator,
         ).images[0]
-        return result.resize(source.size)
+        return Edited(result.resize(source.size), 3 * self.steps)  # rows a step: text and image, image, neither

@@ -10,7 +10,9 @@ from PIL import Image
 
 from ...baselines import pixel_edit
 from ...colors import prompt_color
+from ...config import preset
 from ..manifest import Sample
+from .base import Edited
 
 
 @dataclass
@@ -21,7 +23,11 @@ class PixelMethod:
     description: str
     kind: str
 
-    def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Image.Image:
+    def feather(self, overrides: dict | None = None) -> float:
+        """Judged past the default's feather, as the method they stand beside (they change the mask only)."""
+        return preset().feather
+
+    def edit(self, pipe, sample: Sample, root: Path, overrides: dict | None = None) -> Edited:
         image = np.asarray(Image.open(sample.path(root, "source")).convert("RGB"))
         mask = np.asarray(Image.open(sample.path(root, "mask")).convert("L")) > 127
         reference = reference_mask = None
@@ -30,12 +36,14 @@ class PixelMethod:
             if sample.reference_mask:
                 reference_mask = np.asarray(Image.open(sample.path(root, "reference_mask")).convert("L")) > 127
         hint = prompt_color(sample.source_prompt)
-        return Image.fromarray(pixel_edit(self.kind, image, mask, sample.target_rgb, reference, reference_mask, hint))
+        edited = pixel_edit(self.kind, image, mask, sample.target_rgb, reference, reference_mask, hint)
+        return Edited(Image.fromarray(edited))
 
 
 PIXEL_METHODS = (
     PixelMethod("pixel-lab-mean", "baseline: shift the object's CIELAB mean to the target's", "mean"),
     PixelMethod("pixel-reinhard", "baseline: Reinhard transfer, CIELAB mean and spread to the target's", "reinhard"),
+    PixelMethod("pixel-ab-shift", "baseline: shift the object's CIELAB a*b* mean to the target's, L* kept", "ab"),
     PixelMethod("pixel-hsv-hue", "baseline: the object's HSV hue set to the target's, S and V kept", "hue"),
     PixelMethod("exact", "the exact-color engine alone, no diffusion", "exact"),
     PixelMethod("exact-color", "the engine alone, the light's color estimated (scene_light=color)", "exact-color"),
