@@ -148,22 +148,24 @@ def main() -> None:
     parser.add_argument("--toy", type=int, default=40, help="scenes of the simple renderer")
     parser.add_argument("--pbr", type=Path, default=None, help="a COLORBENCH-PBR folder")
     parser.add_argument("--pbr-count", type=int, default=60)
+    parser.add_argument("--refine", default="auto,off", help="mask refinements to compare (default auto,off)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    sets = {"simple renderer": lambda: toy_scenes(args.toy)}
+    refines = args.refine.split(",")
+    sets = {"simple renderer": lambda: toy_scenes(args.toy)} if args.toy > 0 else {}
     if args.pbr is not None:
         sets["COLORBENCH-PBR"] = lambda: pbr_scenes(args.pbr, args.pbr_count)
-    result = {name: {r: summary(measure(scenes(), r)) for r in ("auto", "off")} for name, scenes in sets.items()}
+    result = {name: {r: summary(measure(scenes(), r)) for r in refines} for name, scenes in sets.items()}
     if args.json:
         print(json.dumps(result))
         return
     for name, by_refine in result.items():
         print(f"\n{name}")
-        columns = list(next(iter(by_refine["auto"].values())))
+        columns = list(next(iter(by_refine[refines[0]].values())))
         print("| mask | refine | " + " | ".join(columns) + " |")
         print("|---|---|" + "---|" * len(columns))
-        for kind in by_refine["auto"]:
-            for refine in ("auto", "off"):
+        for kind in by_refine[refines[0]]:
+            for refine in refines:
                 cells = [str(by_refine[refine][kind][c]) for c in columns]
                 print(f"| {kind} | {refine} | " + " | ".join(cells) + " |")
 

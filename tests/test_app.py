@@ -43,8 +43,16 @@ def server(pipe, tmp_path_factory):
 
 
 def unchanged_outside(edited: np.ndarray, scene) -> bool:
-    outside = feather_weights(scene.mask, feather_radius(0.02, scene.mask.shape)) == 0
-    return np.array_equal(edited[outside], scene.image[outside])
+    """The source's bytes outside the feathered mask the edit used (the given one moved to the object's edge,
+    `edges.refine_mask`), which stays within 3 px of the given mask."""
+    from scipy import ndimage
+
+    from coloredit.edges import refine_mask
+
+    used = refine_mask(scene.image, scene.mask)
+    outside = feather_weights(used, feather_radius(0.02, used.shape)) == 0
+    near_given = ndimage.binary_dilation(scene.mask, iterations=3)
+    return np.array_equal(edited[outside], scene.image[outside]) and not (used & ~near_given).any()
 
 
 def test_recolor_api_with_gradio_client(server, scene, tmp_path):

@@ -119,3 +119,45 @@ def test_one_distance_transform_is_many_morphology_passes():
         for steps in (1, 2, 5, 12, 40):
             assert np.array_equal(shrunk(mask, steps), ndimage.binary_erosion(mask, iterations=steps))
             assert np.array_equal(widened(mask, steps), ndimage.binary_dilation(mask, iterations=steps))
+
+
+def disc_picture(size=96, radius=30.0, supersample=8, rim=0.15):
+    """A red ball on a grey floor, shaded as a sphere lit from the viewer (its rim darkest, as path-traced balls
+    are; `rim` its shade there, 1 for a flat disc), whose edge pixels mix ball and floor by their covered share
+    (supersampled), in linear light; with the mask of pixels at least half covered."""
+    from coloredit.colors import linear_to_byte
+
+    fine = (np.arange(size * supersample) + 0.5) / supersample - size / 2
+    squared = (fine[:, None] ** 2 + fine[None, :] ** 2) / radius**2
+    facing = np.sqrt(np.clip(1 - squared, 0, 1)) * (squared <= 1)  # cos of the normal to the viewer
+    blocks = (size, supersample, size, supersample)
+    coverage = (squared <= 1).reshape(blocks).mean(axis=(1, 3))
+    shade = ((rim + (1 - rim) * facing) * (squared <= 1)).reshape(blocks).sum(axis=(1, 3)) / np.maximum(
+        (squared <= 1).reshape(blocks).sum(axis=(1, 3)), 1
+    )  # the mean shade of each pixel's covered part
+    red, grey = np.array([0.55, 0.04, 0.03]), np.array([0.30, 0.30, 0.30])
+    linear = coverage[..., None] * shade[..., None] * red + (1 - coverage[..., None]) * grey
+    return linear_to_byte(linear), coverage, coverage >= 0.5
+
+
+def test_an_outline_pixel_reads_its_share_of_object():
+    """Against the covered share each pixel was drawn with: the unmixing reads it back."""
+    from coloredit.colors import LINEAR_OF_BYTE
+    from coloredit.outline import Outline
+
+    image, coverage, mask = disc_picture(rim=1.0)
+    outline = Outline(LINEAR_OF_BYTE[image], mask)
+    shares = outline.shares(LINEAR_OF_BYTE[image])
+    drawn = coverage[outline.band]
+    mixed = (drawn > 0.05) & (drawn < 0.95)
+    assert np.isfinite(shares[mixed]).mean() > 0.9
+    assert np.nanmedian(np.abs(shares[mixed] - drawn[mixed])) < 0.05
+
+
+def test_an_eroded_mask_gets_back_its_mostly_covered_edge_pixels():
+    """Two pixels short, the color models alone stop before the dark, mixed rim (72 of its 168 outline pixels
+    missed, measured); the mask then takes the pixels at least half covered (all of them), and no bare floor."""
+    image, coverage, mask = disc_picture()
+    refined = refine_mask(image, ndimage.binary_erosion(mask, iterations=2))
+    assert (mask & ~refined).sum() <= 0.15 * (mask & ~ndimage.binary_erosion(mask)).sum()
+    assert (refined & (coverage == 0)).sum() == 0  # no pixel of bare floor

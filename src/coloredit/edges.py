@@ -7,8 +7,10 @@ either side of the given outline each pixel goes to the object or to the backgro
 is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings just past the
 band); what is kept is connected to the sure interior. A refinement that moves more than `MAX_CHANGE` of the
 object's area, or whose outline does not lie on stronger edges of the image than the given one's (a mask
-with no visible edge to find), is not trusted and the mask stays as given. The edit's outline unmixing (`exact.py`) then
-gives the pixels on the refined edge their share of the object.
+with no visible edge to find), is not trusted and the mask stays as given. Either way the outline then grows
+onto the pixels just past it that are mostly object (`with_mixed_edge`): edge pixels mix object and
+background, so the color models leave them out. The edit's outline unmixing (`outline.py`) then gives the
+pixels on the final edge their share of the object.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .colors import lightness, rgb_to_lab
+from .colors import LINEAR_OF_BYTE, lightness, rgb_to_lab
+from .outline import Outline
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
 EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PBR), at any size
@@ -27,6 +30,8 @@ FLOOR_MARGIN = 10.0  # CIELAB: inside the band's reach, a pixel this much nearer
 EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than the given one's, or is not taken
 MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
+MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
+MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
 
 
 SAMPLES = 4096  # pixels a color model is fitted on, evenly spaced
@@ -134,12 +139,31 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
     refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
-    if abs(int(refined.sum()) - int(mask.sum())) > MAX_CHANGE * mask.sum():
-        return mask
     edges = edge_strength(lightness(image))
-    if _along_outline(edges, refined) < EDGE_GAIN * _along_outline(edges, mask):  # no edge found: keep it
-        return mask
-    return refined
+    trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _along_outline(
+        edges, refined
+    ) >= EDGE_GAIN * _along_outline(edges, mask)  # else the models failed, or found no edge: keep the mask
+    refined = refined if trusted else mask
+    if refined.sum() < mask.sum():  # the given mask was too large: its edge pixels are not what it misses
+        return refined
+    return with_mixed_edge(LINEAR_OF_BYTE[image], refined, grown)
+
+
+def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The mask grown, one pixel at a time up to `MIXED_STEPS`, onto the pixels just outside it (and within
+    `allowed`) that are mostly object: an object's edge pixels mix it with the background, so the color models
+    leave them out, yet a mask takes a pixel at least half covered. Their share of object is the outline
+    unmixing's (`outline.Outline`): a nearby inner pixel mixed with the local background that explains them;
+    a pixel nothing explains (a shadow, another object) stays out."""
+    for _ in range(MIXED_STEPS):
+        outline = Outline(linear, mask)
+        ys, xs = np.nonzero(outline.band)
+        joins = ~mask[ys, xs] & allowed[ys, xs] & (np.nan_to_num(outline.shares(linear)) >= MOSTLY_OBJECT)
+        if not joins.any():
+            break
+        mask = mask.copy()
+        mask[ys[joins], xs[joins]] = True
+    return mask
 
 
 class LabOf:

@@ -2,7 +2,8 @@
 of object (unmixed from the nearby inner pixel that explains it best and the background's local mean).
 
 Why a module: the outline is where a designer looks first, and where a fringe of the old color shows; the
-engine's recolor hands its change here for the one-pixel band either side of the mask's edge.
+engine's recolor hands its change here for the one-pixel band either side of the mask's edge, and the mask
+refinement (`edges.py`) reads here which of those pixels are mostly object.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import numpy as np
 
 OUTLINE_WINDOW = 2  # inner pixels up to this far from an outline pixel may be the object it shows
 OUTLINE_MATCH = 2e-3  # squared linear-RGB residual: how closely an inner color must explain an outline pixel
+RIM_SHADE = (0.25, 1.25)  # an edge pixel's object part, as a shade of the inner pixel beside it (a ball's rim)
+SEPARABLE = 0.02  # sin^2 of the angle between object and background colors below which a mix is a shade
 
 
 class Outline:
@@ -27,11 +30,11 @@ class Outline:
 
         inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
         self.band = ~inner & ~outer
-        background = local_mean(linear, outer, self.band)
+        self.background = background = local_mean(linear, outer, self.band)
         ys, xs = np.nonzero(self.band)
         h, w = self.band.shape
         offer = linear[ys, xs] - background
-        scores, self.alphas, self.neighbours = [], [], []
+        scores, self.alphas, self.neighbours, self.inner_at = [], [], [], []
         reach = range(-OUTLINE_WINDOW, OUTLINE_WINDOW + 1)
         for dy, dx in ((dy, dx) for dy in reach for dx in reach):
             y, x = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
@@ -40,6 +43,7 @@ class Outline:
             residual = ((offer - alpha[:, None] * span) ** 2).sum(-1)
             near = -(dy * dy + dx * dx) / (2 * 1.5**2)  # the local means' Gaussian, as a log weight
             scores.append(np.where(inner[y, x], near - residual / OUTLINE_MATCH, -np.inf))
+            self.inner_at.append(inner[y, x])
             self.alphas.append(alpha[:, None])
             self.neighbours.append((y, x))
         scores = np.stack(scores)
@@ -49,6 +53,34 @@ class Outline:
         index = np.full(mask.shape, -1)  # each neighbour's place among the object's pixels (-1: not one of them)
         index[mask] = np.arange(int(mask.sum()))
         self.among_object = [index[y, x] for y, x in self.neighbours]
+
+    def shares(self, linear: np.ndarray) -> np.ndarray:
+        """Each band pixel's share of object `v` (in `np.nonzero(band)` order), read as `v * s * inner + (1 - v) *
+        background` for the nearby inner pixel and model that fit best: `s` lets the object be darker at its
+        edge than inside (a ball's rim), within `RIM_SHADE`, so a shadow (the background darkened, `s` near 0)
+        is not read as object; it is read only where inner and background colors differ in chromaticity
+        (`SEPARABLE`), else `s = 1`, and then only where the two differ by more than the fit leaves out. NaN
+        where no fit is within `OUTLINE_MATCH`."""
+        ys, xs = np.nonzero(self.band)
+        offer, background = linear[ys, xs] - self.background, self.background
+        shares, best = np.full(len(ys), np.nan), np.full(len(ys), OUTLINE_MATCH)
+        bb = (background * background).sum(-1)
+        for (y, x), inside, alpha in zip(self.neighbours, self.inner_at, self.alphas, strict=True):
+            color = linear[y, x]  # offer = u * color - v * background, least squares
+            cc, cb = (color * color).sum(-1), (color * background).sum(-1)
+            oc, ob = (offer * color).sum(-1), (offer * background).sum(-1)
+            det = cc * bb - cb * cb
+            separable = det > SEPARABLE * cc * bb
+            det = np.where(separable, det, 1.0)
+            u, v = (oc * bb - cb * ob) / det, (cb * oc - cc * ob) / det
+            residual = ((offer - u[:, None] * color + v[:, None] * background) ** 2).sum(-1)
+            fits = inside & separable & (v > 0) & (v <= 1) & (u >= RIM_SHADE[0] * v) & (u <= RIM_SHADE[1] * v)
+            span = color - background  # the unshaded mix (s = 1, `alpha`), which needs no chromaticity apart
+            contrast, plain = (span * span).sum(-1), ((offer - alpha * span) ** 2).sum(-1)
+            for share, error, valid in ((v, residual, fits), (alpha[:, 0], plain, inside & (contrast > plain))):
+                better = valid & (error < best)
+                shares[better], best[better] = share[better], error[better]
+        return shares
 
     def unmix(self, linear: np.ndarray, edited: np.ndarray) -> np.ndarray:
         """The band's pixels (linear RGB, in `np.nonzero(band)` order) when the object's pixels of `linear` (the
