@@ -139,10 +139,10 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
     refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
-    edges = edge_strength(lightness(image))
-    trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _along_outline(
-        edges, refined
-    ) >= EDGE_GAIN * _along_outline(edges, mask)  # else the models failed, or found no edge: keep the mask
+    # a larger change means the models failed; an outline on weaker edges, that they found no edge: keep the mask
+    trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _on_stronger_edges(
+        image, refined, mask
+    )
     refined = refined if trusted else mask
     if refined.sum() < mask.sum():  # the given mask was too large: its edge pixels are not what it misses
         return refined
@@ -193,6 +193,12 @@ def widened(mask: np.ndarray, steps: int) -> np.ndarray:
 
 def edge_strength(lightness: np.ndarray) -> np.ndarray:
     return np.hypot(ndimage.sobel(lightness, axis=0), ndimage.sobel(lightness, axis=1))
+
+
+def _on_stronger_edges(image: np.ndarray, refined: np.ndarray, given: np.ndarray) -> bool:
+    """Whether the refined outline lies on edges of the image at least `EDGE_GAIN` times the given one's."""
+    edges = edge_strength(lightness(image))
+    return _along_outline(edges, refined) >= EDGE_GAIN * _along_outline(edges, given)
 
 
 def _along_outline(edges: np.ndarray, mask: np.ndarray) -> float:

@@ -80,10 +80,7 @@ def reconstruction_set(out: Path, count: int) -> list[Sample]:
         out.mkdir(parents=True, exist_ok=True)
         samples = []
         for edit in make_edits("test", count):
-            own = edit.source.spec.objects[0].color
-            sid = f"{edit.name}-own"
-            sample = write_sample(out, sid, edit, EDIT_SEED, "hex")
-            oracle = save_image(out, "oracles", f"{sid}.png", edit.source.image)
-            samples.append(replace(sample, target_rgb=tuple(own), target_color=name_color(own), oracle=oracle))
+            own = replace(edit, target_rgb=tuple(edit.source.spec.objects[0].color), oracle=edit.source.image)
+            samples.append(write_sample(out, f"{edit.name}-own", own, EDIT_SEED, "hex"))
         write_manifest(out, samples)
     return load_manifest(out)
