@@ -53,7 +53,7 @@ def layer(module: str) -> int:
 
 def test_the_graph_is_read_from_the_sources():
     edges = graph()
-    assert "coloredit.pipeline" in edges["coloredit.cli.loading"]
+    assert "coloredit.devices" in edges["coloredit.cli.loading"]
     assert "coloredit.cli.edit" in edges["coloredit.cli.main"]
     assert "coloredit.joint" in edges["coloredit.pipeline"] and "coloredit.recoloring" in edges["coloredit.joint"]
     assert len(edges) > 40

@@ -327,7 +327,7 @@ def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def serve(model: str, host: str, port: int, share: bool, sam_model: str | None, block: bool = True):
     """Load the model and start the app; returns the running Blocks (for tests, `block=False`)."""
-    from .pipeline import load_pipeline
+    from .devices import load_pipeline
 
     pipe = load_pipeline(model, None, "auto")
     pipe.set_progress_bar_config(disable=False)

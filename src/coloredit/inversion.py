@@ -280,3 +280,41 @@ def shifted_trajectory(trajectory: torch.Tensor, clean: torch.Tensor, schedule: 
     n = len(schedule)
     alphas = torch.stack([torch.ones(())] + [schedule.alpha(schedule.timesteps[n - k]) for k in range(1, n + 1)])
     return trajectory + alphas.sqrt().to(trajectory)[:, None, None, None] * (clean - trajectory[:1])
+
+
+def invert_image(
+    pipe, image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str | None = None
+) -> Inversion:
+    """Invert an image (already at the working size) with `pipe`'s model into a trajectory its prompt
+    reconstructs (`config.inversion`'s method unless `method` is given).
+
+    Results are kept in `pipe.inversion_cache` by content (image bytes, prompt, model, steps, method and its
+    settings), so editing several objects or images to one reference inverts it once."""
+    method = method or config.inversion
+    key = inversion_key(image, prompt, schedule, config, method, model=(id(pipe.unet), pipe.name_or_path))
+    cached = pipe.inversion_cache.get(key)
+    if cached is not None:
+        return cached
+    cond = pipe.encode_text([prompt])
+    trajectory = ddim_inversion(pipe.predict_noise, pipe.encode_image(image), cond, schedule, pipe.progress_bar)
+    uncond = None
+    if method == "negative-prompt":
+        uncond = cond.expand(len(schedule), -1, -1)
+    elif method == "null-text":
+        with torch.enable_grad():
+            uncond = null_text_inversion(
+                pipe.predict_noise,
+                trajectory,
+                cond,
+                pipe.encode_text([""]),
+                schedule,
+                config.guidance_scale,
+                config.null_text_inner_steps,
+                config.null_text_lr,
+                config.null_text_early_stop,
+                pipe.progress_bar,
+                loss_scale=1024.0 if pipe.unet.dtype == torch.float16 else 1.0,
+            )
+    inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
+    pipe.inversion_cache.put(key, inversion)
+    return inversion

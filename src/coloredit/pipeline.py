@@ -7,7 +7,6 @@ latents.py (4-7), images.py (paste-back); branches.py holds what the steps pass 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -27,15 +26,7 @@ from .config import EditConfig, preset
 from .errors import ColorEditError
 from .families import check_family, family_of, noise_from_output
 from .images import ImageLike, load_mask
-from .inversion import (
-    Inversion,
-    InversionCache,
-    NoiseSchedule,
-    ddim_inversion,
-    guided_ddim,
-    inversion_key,
-    null_text_inversion,
-)
+from .inversion import Inversion, InversionCache, NoiseSchedule, guided_ddim, invert_image
 from .joint import denoise_targets, finish
 from .latents import latent_coverage
 from .models import default_model, locate
@@ -202,38 +193,9 @@ class ColorEditPipeline(DiffusionPipeline):
     def invert(
         self, image: Image.Image, prompt: str, schedule: NoiseSchedule, config: EditConfig, method: str | None = None
     ) -> Inversion:
-        """Invert an image (already at the working size) into a trajectory its prompt reconstructs.
-
-        Results are cached by content (image bytes, prompt, model, steps, method and its settings), so
-        editing several objects or images to one reference inverts it once."""
-        method = method or config.inversion
-        key = inversion_key(image, prompt, schedule, config, method, model=(id(self.unet), self.name_or_path))
-        cached = self.inversion_cache.get(key)
-        if cached is not None:
-            return cached
-        cond = self.encode_text([prompt])
-        trajectory = ddim_inversion(self.predict_noise, self.encode_image(image), cond, schedule, self.progress_bar)
-        uncond = None
-        if method == "negative-prompt":
-            uncond = cond.expand(len(schedule), -1, -1)
-        elif method == "null-text":
-            with torch.enable_grad():
-                uncond = null_text_inversion(
-                    self.predict_noise,
-                    trajectory,
-                    cond,
-                    self.encode_text([""]),
-                    schedule,
-                    config.guidance_scale,
-                    config.null_text_inner_steps,
-                    config.null_text_lr,
-                    config.null_text_early_stop,
-                    self.progress_bar,
-                    loss_scale=1024.0 if self.unet.dtype == torch.float16 else 1.0,
-                )
-        inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
-        self.inversion_cache.put(key, inversion)
-        return inversion
+        """Invert an image (already at the working size) into a trajectory its prompt reconstructs, once per
+        content (`inversion.invert_image`)."""
+        return invert_image(self, image, prompt, schedule, config, method)
 
     # ---- step 2 ----------------------------------------------------------------------------------
     def latent_region(self, pixel_mask: np.ndarray, source: Source) -> torch.Tensor:
@@ -318,13 +280,3 @@ class ColorEditPipeline(DiffusionPipeline):
         if inversion.uncond_embeddings is not None:
             return inversion.uncond_embeddings.to(self.device)
         return empty.expand(steps, -1, -1)
-
-
-def load_pipeline(model: str | Path, device: str | None = None, dtype: str = "auto") -> ColorEditPipeline:
-    """The pipeline of `model` on `device` (default: this process's GPU under a launcher, else the CPU), in
-    `dtype` ("auto": float16 on a GPU, float32 on the CPU)."""
-    if device is None:
-        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = "float16" if device.startswith("cuda") else "float32"
-    return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)

@@ -48,6 +48,6 @@ def editor(args: argparse.Namespace, config):
 def load_pipeline(model: str | None, device: str | None, dtype: str):
     """The pipeline, its model located first: a model that cannot be had is one line before torch loads."""
     where = locate(model or default_model())
-    from ..pipeline import load_pipeline as load  # here, not at the top: `--help` must not import torch
+    from ..devices import load_pipeline as load  # here, not at the top: `--help` must not import torch
 
     return load(where, device, dtype)
