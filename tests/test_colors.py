@@ -118,6 +118,8 @@ def test_bytes_of_linear_light_by_lookup_are_the_formulas_rounding():
     )
     expected = (linear_to_srgb(values) * 255.0).round().astype(np.uint8)
     assert np.array_equal(linear_to_byte(values), expected)
+    photo = rng.random((700, 600, 3))  # a picture's shape, over one of the slices it is converted in
+    assert np.array_equal(linear_to_byte(photo), (linear_to_srgb(photo) * 255.0).round().astype(np.uint8))
 
 
 def test_lightness_is_cielabs_l():

@@ -267,3 +267,19 @@ def test_outline_local_means_are_scipys_normalized_gaussian():
     many = rng.random((40, 50)) < 2 * POINTWISE_SHARE
     for at in (few, many):
         np.testing.assert_allclose(local_mean(values, where, at), expected[at], rtol=1e-12, atol=1e-14)
+
+
+def test_a_large_objects_pixels_are_read_once_per_distinct_color():
+    """`distinct_colors` gives each pixel its own color back, and the shade and fit computed per distinct color
+    are each pixel's own (the same numbers as computing them pixel by pixel)."""
+    from coloredit.exact import _shade_and_fit, distinct_colors, to_linear
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (5000, 3)).astype(np.uint8)
+    pixels = pixels[rng.integers(0, 5000, 40_000)]  # repeated colors, as in a photo
+    colors, which = distinct_colors(pixels)
+    assert len(colors) < 5000 and np.array_equal(colors[which], to_linear(pixels))
+    direction = np.array([0.9, 0.3, 0.1])
+    each = _shade_and_fit(to_linear(pixels), direction, False)
+    per_color = _shade_and_fit(colors, direction, False, None, which)
+    assert all(np.array_equal(a, b) for a, b in zip(each, per_color, strict=True))

@@ -81,3 +81,16 @@ def test_feather_is_at_least_two_pixels():
 
     assert feather_radius(0.02, (32, 32)) == 2.0 and feather_radius(0.02, (512, 384)) == pytest.approx(10.24)
     assert feather_radius(0.0, (512, 512)) == 0.0
+
+
+def test_pngs_are_written_fast_with_the_same_pixels_and_only_their_own_profile(tmp_path):
+    """The fast PNG settings keep every pixel; a profile written with one image is never written with the next."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)
+    with_profile = Image.fromarray(pixels)
+    with_profile.info["icc_profile"] = b"a profile's bytes"
+    save_atomic(with_profile, tmp_path / "a.png")
+    save_atomic(Image.fromarray(pixels), tmp_path / "b.png")
+    with Image.open(tmp_path / "a.png") as a, Image.open(tmp_path / "b.png") as b:
+        assert np.array_equal(np.asarray(a), pixels) and np.array_equal(np.asarray(b), pixels)
+        assert a.info.get("icc_profile") == b"a profile's bytes" and "icc_profile" not in b.info

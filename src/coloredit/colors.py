@@ -120,9 +120,14 @@ _NEXT_START = np.append(_BYTE_STARTS, np.inf)[_BYTE_OF_BUCKET]
 def linear_to_byte(linear: np.ndarray) -> np.ndarray:
     """8-bit sRGB of linear light (clipped to [0, 1]), the byte `round(255 * linear_to_srgb(x))` gives, by
     lookup: no power function per pixel of a large photo."""
-    x = np.clip(linear, 0.0, 1.0)
-    bucket = np.minimum((x * BYTE_BUCKETS).astype(np.intp), BYTE_BUCKETS - 1)
-    return (_BYTE_OF_BUCKET[bucket] + (x >= _NEXT_START[bucket])).astype(np.uint8)
+    linear = np.asarray(linear)
+    out = np.empty(linear.shape, dtype=np.uint8)
+    flat, written = linear.reshape(-1), out.reshape(-1)
+    for start in range(0, flat.size, 1 << 20):  # in slices: a photo's temporaries stay small
+        x = np.clip(flat[start : start + (1 << 20)], 0.0, 1.0)
+        bucket = np.minimum((x * BYTE_BUCKETS).astype(np.intp), BYTE_BUCKETS - 1)
+        written[start : start + len(x)] = _BYTE_OF_BUCKET[bucket] + (x >= _NEXT_START[bucket])
+    return out
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ pixels on the final edge their share of the object.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from .colors import LINEAR_OF_BYTE, lightness, rgb_to_lab
@@ -32,6 +33,7 @@ MAX_CHANGE = 0.35  # a larger change of the object's area means the models faile
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
 MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
+REFINE_PIXELS = 1 << 20  # a larger box is refined at a working size, then its outline at full resolution
 
 
 SAMPLES = 4096  # pixels a color model is fitted on, evenly spaced
@@ -126,12 +128,24 @@ def refine_mask(image: np.ndarray, mask: np.ndarray, band: int | None = None) ->
 
 
 def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
+    image = np.asarray(image, dtype=np.uint8)
+    step = int(np.ceil(np.sqrt(mask.size / REFINE_PIXELS)))
+    moved = _moved_outline(image, mask, band) if step == 1 else _coarse_to_fine(image, mask, band, step)
+    if moved is None:  # no interior or surroundings to model the colors of
+        return mask
+    if moved.sum() < mask.sum():  # the given mask was too large: its edge pixels are not what it misses
+        return moved
+    return with_mixed_edge(LINEAR_OF_BYTE[image], moved, widened(mask, band))
+
+
+def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray | None:
+    """The mask with its outline on the edge the color models find; the mask itself where that is not trusted
+    (a large change, or weaker edges); None where there are no models to fit."""
     inner = shrunk(mask, band)
     grown = widened(mask, band)
     ring = widened(mask, RING * band) & ~grown
     if inner.sum() < MIN_INTERIOR or ring.sum() < MIN_INTERIOR:
-        return mask
-    image = np.asarray(image, dtype=np.uint8)
+        return None
     lab = LabOf(image)
     sure = sure_interior(lab, mask, inner, ring, band)
     refined = split_band(lab, sure, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
@@ -143,10 +157,31 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
     trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _on_stronger_edges(
         image, refined, mask
     )
-    refined = refined if trusted else mask
-    if refined.sum() < mask.sum():  # the given mask was too large: its edge pixels are not what it misses
-        return refined
-    return with_mixed_edge(LINEAR_OF_BYTE[image], refined, grown)
+    return refined if trusted else mask
+
+
+def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -> np.ndarray | None:
+    """`_moved_outline` of a large box: found on the box reduced `step` times (area means), then, on the
+    full-resolution pixels within `step` px of that outline, each decided by the nearer color model: the
+    object inside it, the surroundings just past it."""
+    height, width = mask.shape
+    small = np.asarray(Image.fromarray(image).reduce(step))
+    small_mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).reduce(step)) >= 128
+    moved = _moved_outline(small, small_mask, max(EDGE_BAND, round(band / step)))
+    if moved is None:
+        return None
+    if moved is small_mask:  # not trusted at the working size: the mask as given
+        return mask
+    coarse = np.repeat(np.repeat(moved, step, axis=0), step, axis=1)[:height, :width]
+    inside, reach = shrunk(coarse, step), widened(coarse, step)
+    surroundings = widened(coarse, 3 * step) & ~reach
+    if inside.sum() < MIN_INTERIOR or surroundings.sum() < MIN_INTERIOR:
+        return coarse
+    fine = split_band(LabOf(image), inside, surroundings, reach & ~inside, (CLUSTERS, CLUSTERS), coarse, SURE)
+    fine = ndimage.binary_opening(fine) | inside
+    labels, _ = ndimage.label(fine)
+    fine = np.isin(labels, np.unique(labels[inside]))
+    return ndimage.binary_fill_holes(fine) if not _has_holes(small_mask) else fine
 
 
 def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -> np.ndarray:

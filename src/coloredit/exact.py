@@ -210,12 +210,19 @@ WORKING_PIXELS = 1 << 18  # an object of more pixels has its main color fitted o
 
 
 def _shade_and_fit(
-    pixels: np.ndarray, direction: np.ndarray, achromatic: bool, lab: np.ndarray | None = None
+    pixels: np.ndarray,
+    direction: np.ndarray,
+    achromatic: bool,
+    lab: np.ndarray | None = None,
+    which: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel: the shade of `pixel = shade * direction` (by projection), how well the pixel fits that model,
-    and whether it counts as the main color (all pixels where fewer than three fit)."""
+    and whether it counts as the main color (all pixels where fewer than three fit). With `which`, `pixels`
+    are distinct colors and `which` says each pixel's (`distinct_colors`)."""
     shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
     fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction, lab)
+    if which is not None:
+        shade, fit = shade[which], fit[which]
     main = fit > 0.5
     if main.sum() < 3:
         main = np.ones(len(pixels), dtype=bool)
@@ -251,6 +258,15 @@ def _main_direction(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None) -
     return MainColor(fitted, direction, achromatic, lab, last)
 
 
+def distinct_colors(srgb_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct colors of N x 3 8-bit pixels, in linear light; each pixel's index among them): a large
+    photo's object has several times fewer colors than pixels."""
+    codes = (srgb_uint8[:, 0].astype(np.int32) << 16) | (srgb_uint8[:, 1].astype(np.int32) << 8) | srgb_uint8[:, 2]
+    distinct, which = np.unique(codes, return_inverse=True)
+    channels = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=-1).astype(np.uint8)
+    return to_linear(channels), which
+
+
 def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int] | None = None) -> Decomposition:
     """Split the masked pixels of an sRGB image (H x W x 3 uint8) into shade, albedo and specular; `hint_rgb`
     (the color the prompt names) picks the main color where the object has several."""
@@ -262,9 +278,11 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     direction, achromatic = found.direction, found.achromatic
     if len(sample) == len(pixels):  # every pixel was in the fit: its last round is theirs
         lab, (shade, fit, main) = found.lab, found.last
-    else:
-        lab = None if achromatic else _lab_of(pixels)
-        shade, fit, main = _shade_and_fit(pixels, found.fitted, achromatic, lab)
+    else:  # a pixel's shade and fit are its color's: computed once per color
+        colors, which = distinct_colors(np.asarray(image)[mask])
+        lab = None if achromatic else _lab_of(colors)
+        shade, fit, main = _shade_and_fit(colors, found.fitted, achromatic, lab, which)
+        lab = None if achromatic else lab[which]
     specular = np.zeros(len(pixels))
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)

@@ -52,14 +52,17 @@ class Restore:
     output_profile: str = "photo"  # "photo": write back in the photo's profile; "srgb": in sRGB
 
 
-def open_photo(source: ImageLike, what: str = "image") -> tuple[Image.Image, np.ndarray | None, list[str]]:
+def open_photo(source: ImageLike | Photo, what: str = "image") -> tuple[Image.Image, np.ndarray | None, list[str]]:
     """(8-bit sRGB image in displayed orientation, alpha or None, notices) from a path, PIL image or array."""
     photo = read_photo(source, what)
     return photo.srgb, photo.alpha, photo.notices
 
 
-def read_photo(source: ImageLike, what: str = "image") -> Photo:
-    """The photo in 8-bit sRGB to edit, with its profile and own-encoded pixels to write the edit back in."""
+def read_photo(source: ImageLike | Photo, what: str = "image") -> Photo:
+    """The photo in 8-bit sRGB to edit, with its profile and own-encoded pixels to write the edit back in; a
+    `Photo` already read is itself (a front end reads a large photo once, checks it, then edits it)."""
+    if isinstance(source, Photo):
+        return source
     notices: list[str] = []
     if isinstance(source, np.ndarray | Image.Image):
         image = Image.fromarray(source) if isinstance(source, np.ndarray) else source

@@ -14,6 +14,14 @@ from .config import MATERIALS
 from .exact import DARK_LIT, LUMA, Decomposition, SceneLight, decompose, object_box, smooth_in, to_linear, to_srgb_uint8
 from .outline import Outline
 
+CHUNK = 1 << 18  # pixels recolored at a time
+
+
+def chunks(count: int, size: int = CHUNK) -> list[slice]:
+    """`count` items in slices of `size`: per-pixel work on a large photo, its temporaries a slice's."""
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
 OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
 
 
@@ -48,12 +56,15 @@ def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) 
     the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
     sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
     object) the departure is noise, and the scalar shade stands alone."""
-    body = np.clip(pixels - source.specular[:, None], 0.0, None)
-    expected = np.maximum(source.shade[:, None] * source.albedo, 1e-6)
-    departure = np.log(np.clip(body / expected, 0.2, 5.0))
     share = source.albedo / max(float(source.albedo.max()), 1e-8)
     reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
-    return source.shade[:, None] * np.exp(reliable * departure)
+    colored = np.empty_like(pixels)
+    for part in chunks(len(pixels)):
+        body = np.clip(pixels[part] - source.specular[part, None], 0.0, None)
+        expected = np.maximum(source.shade[part, None] * source.albedo, 1e-6)
+        departure = np.log(np.clip(body / expected, 0.2, 5.0))
+        colored[part] = source.shade[part, None] * np.exp(reliable * departure)
+    return colored
 
 
 class Recoloring:
@@ -105,14 +116,15 @@ class Recoloring:
             render = decompose(np.asarray(rendered)[self.box], mask)
             shade = trust * shade + (1 - trust) * smooth_in(render.shade, mask)
             specular = trust * specular + (1 - trust) * render.specular
-        colored = self.colored * (shade / np.maximum(source.shade, 1e-6))[:, None]
-        if self.metal:  # no diffuse color: every reflection is the room times the tint, highlights included
-            recolored = colored * target_lit + specular[:, None] * (target_lit / max(source.lit_luminance, 1e-6))
-        else:
-            recolored = colored * target_lit + specular[:, None]
+        change = shade / np.maximum(source.shade, 1e-6)
+        # no diffuse color on a metal: every reflection is the room times the tint, highlights included
+        highlight = target_lit / max(source.lit_luminance, 1e-6) if self.metal else np.ones(3)
         # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
         fit = np.ones_like(source.fit) if self.metal else source.fit
-        edited = fit[:, None] * recolored + (1 - fit[:, None]) * self.pixels
+        edited = np.empty_like(self.pixels)
+        for part in chunks(len(edited)):  # a few pixel rows' worth at a time: a photo's temporaries stay small
+            recolored = self.colored[part] * change[part, None] * target_lit + specular[part, None] * highlight
+            edited[part] = fit[part, None] * recolored + (1 - fit[part, None]) * self.pixels[part]
         out = self.image.copy()
         box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
         box[mask] = to_srgb_uint8(edited)

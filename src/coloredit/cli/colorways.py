@@ -17,7 +17,7 @@ def run_colorways(args: argparse.Namespace) -> int:
     from ..colors import parse_color
     from ..colorways import output_paths, split_colors, write_colorways
     from ..images import load_mask
-    from ..photos import open_photo
+    from ..photos import read_photo
 
     config = preset(args.preset)
     if args.steps is not None:
@@ -34,8 +34,9 @@ def run_colorways(args: argparse.Namespace) -> int:
     output_paths(args.output, colors, args.force)  # every input checked before the (slow) model load
     for color in colors:
         parse_color(color)
-    image, _, notices = open_photo(args.image, "image")
-    for notice in notices:
+    photo = read_photo(args.image, "image")  # read once: checked here, edited below
+    image = photo.srgb
+    for notice in photo.notices:
         print(f"coloredit: {notice}", file=sys.stderr)
     if args.mask:
         load_mask(args.mask, image.size)
@@ -46,7 +47,7 @@ def run_colorways(args: argparse.Namespace) -> int:
     found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
     mask = args.mask or found.mask
     result = pipe(
-        args.prompt, mask, image=args.image, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
+        args.prompt, mask, image=photo, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
     )
     records = write_colorways(
         result.images,

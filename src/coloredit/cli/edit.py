@@ -22,14 +22,15 @@ def run_edit(args: argparse.Namespace) -> int:
     check_output(output, args.force)
 
     # Check every input before the (slow) model load.
-    from ..photos import open_photo
+    from ..photos import open_photo, read_photo
     from ..validate import check_inputs
 
-    image, _, notices = open_photo(args.image, "image")
-    for notice in notices:
+    photo = read_photo(args.image, "image")  # read once: checked here, edited below
+    image = photo.srgb
+    for notice in photo.notices:
         print(f"coloredit: {notice}", file=sys.stderr)
     for mask, ref in zip(args.mask, references, strict=False):
-        check_inputs(mask, image, **{kind: ref}, reference_mask=args.reference_mask)
+        check_inputs(mask, photo, **{kind: ref}, reference_mask=args.reference_mask)
     checked_prompts(args.image, args.mask_text, args.point, args.negative_point, args.box)
     if reference_prompted:
         open_photo(references[0], "reference image")
@@ -57,7 +58,7 @@ def run_edit(args: argparse.Namespace) -> int:
         )
         for mask, ref, prompt in zip(masks, references, prompts, strict=True)
     ]
-    results = pipe.edit_objects(prompts[0], edits, image=args.image, seed=args.seed, config=config)
+    results = pipe.edit_objects(prompts[0], edits, image=photo, seed=args.seed, config=config)
     save_atomic(results[-1].image, output, force=args.force)
 
     print_result(args, output, config, results, load_seconds, found, reference_found)
