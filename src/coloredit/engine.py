@@ -126,7 +126,7 @@ def exact_edit(
     else:
         targets = [parse_color(color) for color in colors]
     recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
-    edits = [Image.fromarray(recoloring.to(rgb)) for rgb in targets]
+    edits = (Image.fromarray(recoloring.to(rgb)) for rgb in targets)  # each restored as it is made
     prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
     change = float(used.sum() / given.sum() - 1.0)
     edits, source_image, used = photos.restore_edit(edits, original, used, photo)

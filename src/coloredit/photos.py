@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,11 +195,12 @@ def restore(edited: Image.Image, how: Restore) -> Image.Image:
 
 
 def restore_edit(
-    edits: list[Image.Image], source: Image.Image, mask: np.ndarray, how: Restore | None
+    edits: Iterable[Image.Image], source: Image.Image, mask: np.ndarray, how: Restore | None
 ) -> tuple[list[Image.Image], Image.Image, np.ndarray]:
-    """An edit's images, its source and the mask it used, as the full photo (as they are without a crop)."""
+    """An edit's images, its source and the mask it used, as the full photo (as they are without a crop);
+    `edits` may be made one at a time (a generator): each crop is let go once it is restored."""
     if how is None:
-        return edits, source, mask
+        return list(edits), source, mask
     return [restore(edited, how) for edited in edits], restore(source, how), restore_mask(mask, how)
 
 
