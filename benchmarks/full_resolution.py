@@ -2,9 +2,10 @@
 fifth of it) recolored once (`coloredit edit`) and in 12 colorways (`coloredit colorways`, files, read-back
 and contact sheet), both with `--engine exact` (what `auto` runs for such an object) and each as a ratio to the
 I/O floor (reading the photo and writing the same PNGs with PIL's defaults; one edit also over the floor at
-coloredit's own faster PNG settings, so that the encoder's share of the gain shows); the engine's own seconds per
-megapixel: the object's decomposition and its recolor's preparation (once per object), then each color; each
-command's peak memory, in a process of its own beyond what its imports take, over the photo's decoded size.
+coloredit's own faster PNG settings, so that the encoder's share of the gain shows); the app's edit of one
+color beside `coloredit edit`; the engine's own seconds per megapixel: the object's decomposition and its
+recolor's preparation (once per object), then each color; each command's peak memory, in a process of its own
+beyond what its imports take, over the photo's decoded size.
 
     python benchmarks/full_resolution.py [--width 4000 --height 3000] [--json]
 """
@@ -45,6 +46,14 @@ def command(argv: list[str]) -> None:
         code = main(argv)
     if code != 0:
         raise SystemExit(f"coloredit {' '.join(argv)} exited {code}")
+
+
+def app_edit(photo: Path, mask: np.ndarray, folder: Path) -> None:
+    """The app's edit of one color, as the web page asks for it: the upload decoded, the PNG and its zip written."""
+    from coloredit.app import App
+    from coloredit.engine import ExactEditor
+
+    App(ExactEditor(), out=folder / "app").recolor(np.asarray(Image.open(photo)), mask, [COLORS[0]], None, "a red ball")
 
 
 def peak_mb(argv: list[str]) -> float:
@@ -97,6 +106,7 @@ def main() -> None:
             "coloredit colorways (12)": timed(
                 lambda: command(["colorways", *common, "--colors", ";".join(COLORS), "-o", f"{folder}/ways"])
             )[0],
+            "the app's edit (reading the upload included)": timed(lambda: app_edit(photo, mask, Path(folder)))[0],
         }
         decompose, source = timed(lambda: exact.decompose(image, mask))
         prepare, recoloring = timed(lambda: Recoloring(image, mask, source))
@@ -112,6 +122,9 @@ def main() -> None:
         "ratios": {
             "one edit / floor": round(seconds["coloredit edit"] / seconds["floor, 1 PNG"], 2),
             "12 colorways / floor": round(seconds["coloredit colorways (12)"] / seconds["floor, 12 PNGs"], 2),
+            "the app's edit / coloredit edit": round(
+                seconds["the app's edit (reading the upload included)"] / seconds["coloredit edit"], 2
+            ),
             "one edit / floor at coloredit's PNG settings": round(
                 seconds["coloredit edit"] / seconds["floor, 1 PNG at coloredit's PNG settings"], 2
             ),

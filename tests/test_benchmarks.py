@@ -75,6 +75,7 @@ def test_full_resolution_benchmark_times_the_real_commands_side_by_side():
         "one edit / floor",
         "12 colorways / floor",
         "one edit / floor at coloredit's PNG settings",
+        "the app's edit / coloredit edit",
     }
     assert all(value > 0 for value in result["seconds"].values())
     assert all(value > 0 for value in result["peak_memory_over_photo"].values())

@@ -121,6 +121,17 @@ def test_one_distance_transform_is_many_morphology_passes():
             assert np.array_equal(widened(mask, steps), ndimage.binary_dilation(mask, iterations=steps))
 
 
+def test_filling_holes_by_one_labelling_is_scipys_fill_holes():
+    from coloredit.edges import filled
+
+    rng = np.random.default_rng(1)
+    masks = [rng.random((70, 90)) > p for p in (0.3, 0.5, 0.7)] + [np.zeros((8, 8), bool), np.ones((8, 8), bool)]
+    ring = np.zeros((40, 40), bool)
+    ring[5:35, 5:35], ring[12:28, 12:28], ring[0, :] = True, False, True  # a hole, and a row along the border
+    for mask in [*masks, ring, ~ring]:
+        assert np.array_equal(filled(mask), ndimage.binary_fill_holes(mask))
+
+
 def disc_picture(size=96, radius=30.0, supersample=8, rim=0.15):
     """A red ball on a grey floor, shaded as a sphere lit from the viewer (its rim darkest, as path-traced balls
     are; `rim` its shade there, 1 for a flat disc), whose edge pixels mix ball and floor by their covered share

@@ -20,6 +20,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .colors import LINEAR_OF_BYTE, lightness, rgb_to_lab
+from .exact import object_box
 from .outline import Outline
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
@@ -33,6 +34,7 @@ MAX_CHANGE = 0.35  # a larger change of the object's area means the models faile
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
 MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
+MIXED_REACH = MIXED_STEPS + 10  # px past the mask that growing it reads: the outline's window and local means
 REFINE_PIXELS = 1 << 20  # a larger box is refined at a working size, then its outline at full resolution
 
 
@@ -135,7 +137,10 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
         return mask
     if moved.sum() < mask.sum():  # the given mask was too large: its edge pixels are not what it misses
         return moved
-    return with_mixed_edge(LINEAR_OF_BYTE[image], moved, widened(mask, band))
+    near = object_box(moved, MIXED_REACH)  # all the growth reads: not the band's wide reach around the object
+    grown = moved.copy()
+    grown[near] = with_mixed_edge(LINEAR_OF_BYTE[image[near]], moved[near], widened(mask, band)[near])
+    return grown
 
 
 def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray | None:
@@ -152,7 +157,7 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
     refined = ndimage.binary_opening(refined) | sure  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
-    refined = ndimage.binary_fill_holes(refined) & grown if not _has_holes(mask) else refined
+    refined = filled(refined) & grown if not _has_holes(mask) else refined
     # a larger change means the models failed; an outline on weaker edges, that they found no edge: keep the mask
     trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _on_stronger_edges(
         image, refined, mask
@@ -162,7 +167,7 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
 
 def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -> np.ndarray | None:
     """`_moved_outline` of a large box: found on the box reduced `step` times (area means), then, on the
-    full-resolution pixels within `step` px of that outline, each decided by the nearer color model: the
+    full-resolution pixels of its blocks along that outline, each decided by the nearer color model: the
     object inside it, the surroundings just past it."""
     height, width = mask.shape
     small = np.asarray(Image.fromarray(image).reduce(step))
@@ -172,16 +177,21 @@ def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -
         return None
     if moved is small_mask:  # not trusted at the working size: the mask as given
         return mask
-    coarse = np.repeat(np.repeat(moved, step, axis=0), step, axis=1)[:height, :width]
-    inside, reach = shrunk(coarse, step), widened(coarse, step)
-    surroundings = widened(coarse, 3 * step) & ~reach
+
+    def at_full_size(small_mask: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(small_mask, step, axis=0), step, axis=1)[:height, :width]
+
+    coarse = at_full_size(moved)
+    inside, reach = at_full_size(shrunk(moved, 1)), widened(moved, 1)
+    surroundings = at_full_size(widened(moved, 3) & ~reach)
+    reach = at_full_size(reach)
     if inside.sum() < MIN_INTERIOR or surroundings.sum() < MIN_INTERIOR:
         return coarse
     fine = split_band(LabOf(image), inside, surroundings, reach & ~inside, (CLUSTERS, CLUSTERS), coarse, SURE)
     fine = ndimage.binary_opening(fine) | inside
     labels, _ = ndimage.label(fine)
     fine = np.isin(labels, np.unique(labels[inside]))
-    return ndimage.binary_fill_holes(fine) if not _has_holes(small_mask) else fine
+    return filled(fine) if not _has_holes(small_mask) else fine
 
 
 def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -244,4 +254,13 @@ def _along_outline(edges: np.ndarray, mask: np.ndarray) -> float:
 
 def _has_holes(mask: np.ndarray) -> bool:
     """A ring or a mug's handle: the given mask has holes, which filling would close."""
-    return bool((ndimage.binary_fill_holes(mask) & ~mask).any())
+    return bool((filled(mask) & ~mask).any())
+
+
+def filled(mask: np.ndarray) -> np.ndarray:
+    """`ndimage.binary_fill_holes(mask)`: the parts of the background that do not reach the picture's border
+    join the mask, found by one labelling (fill_holes' repeated dilations take a second on a photo)."""
+    labels, count = ndimage.label(~mask)
+    reaches_border = np.zeros(count + 1, dtype=bool)
+    reaches_border[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    return mask | ~reaches_border[labels]

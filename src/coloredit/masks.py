@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from .colors import rgb_to_lab
 from .config import DEFAULT_SAM
-from .edges import edge_strength, split_band
+from .edges import edge_strength, filled, split_band
 from .errors import ColorEditError
 from .validate import check_prompts
 
@@ -63,7 +63,7 @@ def salient_object(image: np.ndarray) -> np.ndarray:
     if count == 0:
         return np.ones(lab.shape[:2], dtype=bool)
     largest = parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))
-    return ndimage.binary_fill_holes(largest)
+    return filled(largest)
 
 
 def mask_confidence(image: np.ndarray, mask: np.ndarray) -> float:
@@ -118,7 +118,7 @@ def refine(image: np.ndarray, heat: np.ndarray, threshold: float = HEAT_THRESHOL
         return rough
     lab = rgb_to_lab(np.asarray(image, dtype=np.float64) / 255.0)
     mask = split_band(lab, inside, outside, ~inside & ~outside, (OBJECT_COLORS, BACKGROUND_COLORS))
-    return ndimage.binary_fill_holes(_largest(mask))
+    return filled(_largest(mask))
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:

@@ -50,7 +50,8 @@ class Outline:
         top = scores.max(axis=0)
         self.weights = np.where(np.isfinite(top), np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
         self.total = np.maximum(self.weights.sum(0), 1e-12)[:, None]
-        index = np.full(mask.shape, -1)  # each neighbour's place among the object's pixels (-1: not one of them)
+        # each neighbour's place among the object's pixels (-1: not one of them)
+        index = np.full(mask.shape, -1, dtype=np.int32)
         index[mask] = np.arange(int(mask.sum()))
         self.among_object = [index[y, x] for y, x in self.neighbours]
 
