@@ -10,7 +10,8 @@ object's area, or whose outline does not lie on stronger edges of the image than
 with no visible edge to find), is not trusted and the mask stays as given. Either way the outline then grows
 onto the pixels just past it that are mostly object (`with_mixed_edge`): edge pixels mix object and
 background, so the color models leave them out. The edit's outline unmixing (`outline.py`) then gives the
-pixels on the final edge their share of the object.
+pixels on the final edge their share of the object. A photo's box (over `REFINE_PIXELS`) is refined at a
+working size, then only its full-size pixels along that outline are decided, by the same color models.
 """
 
 from __future__ import annotations
