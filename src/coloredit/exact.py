@@ -277,12 +277,11 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     found = _main_direction(sample, hint_rgb)
     direction, achromatic = found.direction, found.achromatic
     if len(sample) == len(pixels):  # every pixel was in the fit: its last round is theirs
-        lab, (shade, fit, main) = found.lab, found.last
+        lab, which, (shade, fit, main) = found.lab, None, found.last
     else:  # a pixel's shade and fit are its color's: computed once per color
         colors, which = distinct_colors(np.asarray(image)[mask])
         lab = None if achromatic else _lab_of(colors)
         shade, fit, main = _shade_and_fit(colors, found.fitted, achromatic, lab, which)
-        lab = None if achromatic else lab[which]
     specular = np.zeros(len(pixels))
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)
@@ -291,7 +290,8 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
             basis = np.stack([direction, np.ones(3)], axis=1)
             coef = np.linalg.lstsq(basis, pixels[bright].T, rcond=None)[0].T
             unmixed = np.clip(coef, 0, None)
-            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:], lab[bright])
+            bright_lab = lab[bright] if which is None else lab[which[bright]]  # `lab` is per pixel or per color
+            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:], bright_lab)
             take = better > fit[bright]
             index = np.flatnonzero(bright)[take]
             shade[index], specular[index], fit[index] = unmixed[take, 0], unmixed[take, 1], better[take]

@@ -54,6 +54,9 @@ class Outline:
         index = np.full(mask.shape, -1, dtype=np.int32)
         index[mask] = np.arange(int(mask.sum()))
         self.among_object = [index[y, x] for y, x in self.neighbours]
+        # what `unmix` reads of the picture, kept so that the picture need not be (a photo's box is large)
+        self.band_colors = linear[ys, xs]
+        self.neighbour_colors = [linear[y, x] for y, x in self.neighbours]
 
     def shares(self, linear: np.ndarray) -> np.ndarray:
         """Each band pixel's share of object `v` (in `np.nonzero(band)` order), read as `v * s * inner + (1 - v) *
@@ -83,17 +86,18 @@ class Outline:
                 shares[better], best[better] = share[better], error[better]
         return shares
 
-    def unmix(self, linear: np.ndarray, edited: np.ndarray) -> np.ndarray:
-        """The band's pixels (linear RGB, in `np.nonzero(band)` order) when the object's pixels of `linear` (the
-        mask's) become `edited` (in `np.nonzero(mask)` order): each by its share of object."""
+    def unmix(self, edited: np.ndarray) -> np.ndarray:
+        """The band's pixels (linear RGB, in `np.nonzero(band)` order) when the object's pixels of the picture the
+        outline was read from (the mask's) become `edited` (in `np.nonzero(mask)` order): each by its share of
+        object."""
         changes = []
-        for alpha, (y, x), at in zip(self.alphas, self.neighbours, self.among_object, strict=True):
+        for alpha, colors, at in zip(self.alphas, self.neighbour_colors, self.among_object, strict=True):
             change = np.zeros((len(at), 3))
             inside = at >= 0
-            change[inside] = edited[at[inside]] - linear[y[inside], x[inside]]
+            change[inside] = edited[at[inside]] - colors[inside]
             changes.append(alpha * change)
         change = (self.weights[..., None] * np.stack(changes)).sum(0) / self.total
-        return linear[self.band] + change
+        return self.band_colors + change
 
 
 POINTWISE_SHARE = 1 / 8  # below this share of the picture, local means are summed at the pixels asked for

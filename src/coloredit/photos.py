@@ -165,7 +165,7 @@ def prepare(
     full = photo.srgb
     full_mask = load_mask(mask, full.size)
     box = object_box(full_mask, native) if crop else (0, 0, *full.size)
-    work = full.crop(box)
+    work = full if box == (0, 0, *full.size) else full.crop(box)  # no copy of a photo the object fills
     work_mask = full_mask[box[1] : box[3], box[0] : box[2]]
     how = Restore(full.size, box, full, photo.alpha, photo.notices, photo.profile, photo.encoded, output_profile)
     return work, work_mask, how

@@ -93,10 +93,10 @@ class Recoloring:
         self.box = object_box(mask, OUTLINE_REACH)
         self.mask = mask[self.box]
         self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
-        self.linear = to_linear(self.image[self.box])
-        self.pixels = self.linear[self.mask]
+        linear = to_linear(self.image[self.box])  # not kept: the outline keeps what it reads of it
+        self.pixels = linear[self.mask]
         self.colored = _colored_shade(self.pixels, self.source, self.mask)
-        self.outline = Outline(self.linear, self.mask)
+        self.outline = Outline(linear, self.mask)
 
     def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
         """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
@@ -128,5 +128,5 @@ class Recoloring:
         out = self.image.copy()
         box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
         box[mask] = to_srgb_uint8(edited)
-        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(self.linear, edited))
+        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(edited))
         return out
