@@ -123,11 +123,19 @@ def linear_to_byte(linear: np.ndarray) -> np.ndarray:
     linear = np.asarray(linear)
     out = np.empty(linear.shape, dtype=np.uint8)
     flat, written = linear.reshape(-1), out.reshape(-1)
-    for start in range(0, flat.size, 1 << 20):  # in slices: a photo's temporaries stay small
-        x = np.clip(flat[start : start + (1 << 20)], 0.0, 1.0)
+    for part in chunks(flat.size):
+        x = np.clip(flat[part], 0.0, 1.0)
         bucket = np.minimum((x * BYTE_BUCKETS).astype(np.intp), BYTE_BUCKETS - 1)
-        written[start : start + len(x)] = _BYTE_OF_BUCKET[bucket] + (x >= _NEXT_START[bucket])
+        written[part] = _BYTE_OF_BUCKET[bucket] + (x >= _NEXT_START[bucket])
     return out
+
+
+CHUNK = 1 << 18  # values (or pixels) a large photo's per-pixel work handles at a time
+
+
+def chunks(count: int, size: int = CHUNK) -> list[slice]:
+    """`count` items in slices of `size`: per-pixel work on a large photo, its temporaries a slice's."""
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

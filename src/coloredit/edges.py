@@ -179,8 +179,8 @@ def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -
     if moved is small_mask:  # not trusted at the working size: the mask as given
         return mask
 
-    def at_full_size(small_mask: np.ndarray) -> np.ndarray:
-        return np.repeat(np.repeat(small_mask, step, axis=0), step, axis=1)[:height, :width]
+    def at_full_size(blocks: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(blocks, step, axis=0), step, axis=1)[:height, :width]
 
     coarse = at_full_size(moved)
     inside, reach = at_full_size(shrunk(moved, 1)), widened(moved, 1)

@@ -10,17 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .colors import chunks
 from .config import MATERIALS
 from .exact import DARK_LIT, LUMA, Decomposition, SceneLight, decompose, object_box, smooth_in, to_linear, to_srgb_uint8
 from .outline import Outline
-
-CHUNK = 1 << 18  # pixels recolored at a time
-
-
-def chunks(count: int, size: int = CHUNK) -> list[slice]:
-    """`count` items in slices of `size`: per-pixel work on a large photo, its temporaries a slice's."""
-    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
-
 
 OUTLINE_REACH = 8  # pixels past the mask that recolor reads: the outline band (1) + its local means' window (7)
 
