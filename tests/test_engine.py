@@ -63,3 +63,20 @@ def test_the_exact_editor_needs_no_model_and_equals_auto(pipe, lit_scene):
     # the toy model's native size is 64 px: the editor's crop (512 px) is the whole 64-px scene, as the pipeline's
     for a, b in zip(auto.images, alone.images, strict=True):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_long_edit_shows_its_progress_and_a_quick_one_or_a_quiet_one_does_not(lit_scene, capsys, monkeypatch):
+    """The engine's bar waits `PROGRESS_DELAY` before it shows (a thumbnail's edit prints nothing); past it, each
+    step shows; `set_progress_bar_config(disable=True)` hides it, as for diffusers' pipelines."""
+    from coloredit import engine
+
+    editor = ExactEditor()
+    editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
+    assert "exact color" not in capsys.readouterr().err
+    monkeypatch.setattr(engine, "PROGRESS_DELAY", 0.0)  # as if the edit were a photo's
+    editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
+    shown = capsys.readouterr().err
+    assert "exact color" in shown and "4/4" in shown  # the object read, its recolor prepared, two colors
+    editor.set_progress_bar_config(disable=True)
+    editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
+    assert capsys.readouterr().err == ""

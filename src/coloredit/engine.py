@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
+from tqdm.auto import tqdm
 
 from . import exact, light, photos
 from .colors import name_color, parse_color, prompt_color, with_color_word
@@ -95,6 +96,14 @@ class Outcome(NamedTuple):
     source: exact.Decomposition | None = None
 
 
+PROGRESS_DELAY = 1.0  # s: a bar shows once an edit has taken this long (a photo's, not a thumbnail's)
+
+
+def _counted(image: Image.Image, bar: tqdm) -> Image.Image:
+    bar.update()
+    return image
+
+
 def exact_edit(
     prompt: str,
     original: Image.Image,
@@ -106,30 +115,37 @@ def exact_edit(
     reference_mask: ImageLike | None,
     config: EditConfig,
     photo: photos.Restore | None = None,
+    progress: dict | None = None,
 ) -> Outcome:
     """The edit by the engine alone where `choose` picks it, through the object's mask as given and as used
     (`object_mask`): the pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode. Where the
-    model must make it, no output, and nothing read that the config alone decides."""
+    model must make it, no output, and nothing read that the config alone decides. `progress`: the caller's
+    progress-bar settings (diffusers' `set_progress_bar_config`); a bar shows once the edit takes a while."""
     started = time.perf_counter()
     engine, why = choose(config)
     if engine == "diffusion":
         return Outcome(None, why)
     pixels = np.asarray(original.convert("RGB"))
     hint = prompt_color(prompt)
-    source = exact.decompose(pixels, used, hint)
-    engine, why = choose(config, source)
-    if engine != "exact":
-        return Outcome(None, why, source)
-    seen_in = light.scene_light(pixels, used, hint, config.scene_light)
-    if reference is not None:
-        targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
-    else:
-        targets = [parse_color(color) for color in colors]
-    recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
-    edits = (Image.fromarray(recoloring.to(rgb)) for rgb in targets)  # each restored as it is made
-    prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
-    change = float(used.sum() / given.sum() - 1.0)
-    edits, source_image, used = photos.restore_edit(edits, original, used, photo)
+    count = 1 if reference is not None else len(colors)
+    bar = tqdm(total=2 + count, **{"desc": "exact color", "unit": "step", "delay": PROGRESS_DELAY, **(progress or {})})
+    with bar:
+        source = exact.decompose(pixels, used, hint)
+        bar.update()
+        engine, why = choose(config, source)
+        if engine != "exact":
+            return Outcome(None, why, source)
+        seen_in = light.scene_light(pixels, used, hint, config.scene_light)
+        if reference is not None:
+            targets = [reference_color(reference, reference_mask, reference_prompt, config)[2]]
+        else:
+            targets = [parse_color(color) for color in colors]
+        recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
+        bar.update()
+        edits = (_counted(Image.fromarray(recoloring.to(rgb)), bar) for rgb in targets)  # restored as made
+        prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
+        change = float(used.sum() / given.sum() - 1.0)
+        edits, source_image, used = photos.restore_edit(edits, original, used, photo)
     output = ColorEditOutput(
         images=edits,
         source_image=source_image,
@@ -151,6 +167,9 @@ class ExactEditor:
     CLI, batch and scripts that would otherwise load one."""
 
     native_size = SD_NATIVE
+
+    def __init__(self) -> None:
+        self._progress_bar_config: dict = {}
 
     def __call__(
         self,
@@ -176,7 +195,7 @@ class ExactEditor:
         )
         given, used = object_mask(work, work_mask, config)
         choice = (colors, reference, reference_prompt, reference_mask, config, how)
-        return exact_edit(prompt, work, given, used, *choice).output
+        return exact_edit(prompt, work, given, used, *choice, progress=self._progress_bar_config).output
 
     def edit_objects(self, prompt: str, edits: Sequence, image: ImageLike | None = None, seed: int = 0, config=None):
         """Several objects, each edit's output the next one's source (as `ColorEditPipeline.edit_objects`)."""
@@ -187,5 +206,6 @@ class ExactEditor:
             image = outputs[-1].image
         return outputs
 
-    def set_progress_bar_config(self, **_: object) -> None:
-        """Nothing to show: the engine takes a fraction of a second."""
+    def set_progress_bar_config(self, **kwargs: object) -> None:
+        """The progress bar's settings (tqdm's), as diffusers' pipelines take them: `disable=True` hides it."""
+        self._progress_bar_config = kwargs

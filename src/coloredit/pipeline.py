@@ -132,7 +132,7 @@ class ColorEditPipeline(DiffusionPipeline):
             # 0b. Engine: where the exact-color engine alone makes this very edit, it is the edit, with no
             #     inversion and no U-Net (`engine.py`; the model runs for dark objects, or when asked).
             choice = (colors, reference, reference_prompt, reference_mask, config, photo)
-            chosen = engine.exact_edit(prompt, image, given, used, *choice)
+            chosen = engine.exact_edit(prompt, image, given, used, *choice, getattr(self, "_progress_bar_config", {}))
             if chosen.output is not None:
                 return chosen.output
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
