@@ -94,3 +94,14 @@ def test_pngs_are_written_fast_with_the_same_pixels_and_only_their_own_profile(t
     with Image.open(tmp_path / "a.png") as a, Image.open(tmp_path / "b.png") as b:
         assert np.array_equal(np.asarray(a), pixels) and np.array_equal(np.asarray(b), pixels)
         assert a.info.get("icc_profile") == b"a profile's bytes" and "icc_profile" not in b.info
+
+
+def test_a_mask_already_of_the_images_size_is_taken_as_it_is_and_still_checked():
+    mask = np.zeros((30, 40), bool)
+    mask[5:20, 8:30] = True
+    taken = load_mask(mask, (40, 30))
+    assert np.array_equal(taken, mask) and taken is not mask  # a copy: the caller's array is its own
+    with pytest.raises(ColorEditError, match="empty"):
+        load_mask(np.zeros((30, 40), bool), (40, 30))
+    with pytest.raises(ColorEditError, match="whole image"):
+        load_mask(np.ones((30, 40), bool), (40, 30))

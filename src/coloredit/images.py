@@ -52,6 +52,8 @@ def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whol
     recolor), and so is a full one unless `whole_ok` (a reference's color may fill it; an edit needs a
     background to keep). `what` names it in errors.
     """
+    if isinstance(source, np.ndarray) and source.dtype == bool and source.shape == (size[1], size[0]):
+        return _checked(source.copy(), what, whole_ok)  # already the image's mask: nothing to threshold or resize
     if isinstance(source, np.ndarray) and source.ndim == 2:
         array = np.asarray(source)
         levels = array.astype(np.float64) * (255.0 if array.dtype == bool or array.max() <= 1 else 1.0)
@@ -83,7 +85,10 @@ def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whol
             f"{what} is {mask_image.width}x{mask_image.height} but the image is {width}x{height}: "
             f"the {what} must have the image's aspect ratio"
         )
-    mask = np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0
+    return _checked(np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0, what, whole_ok)
+
+
+def _checked(mask: np.ndarray, what: str, whole_ok: bool) -> np.ndarray:
     if not mask.any():
         raise ColorEditError(f"{what} is empty: mark the object in white (over 50% gray)")
     if mask.all() and not whole_ok:

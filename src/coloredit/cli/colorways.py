@@ -38,14 +38,13 @@ def run_colorways(args: argparse.Namespace) -> int:
     image = photo.srgb
     for notice in photo.notices:
         print(f"coloredit: {notice}", file=sys.stderr)
-    if args.mask:
-        load_mask(args.mask, image.size)
+    given = load_mask(args.mask, image.size) if args.mask else None  # the mask file read once, here
 
     started = time.perf_counter()
     pipe = editor(args, config)
     load_seconds = time.perf_counter() - started
     found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
-    mask = args.mask or found.mask
+    mask = given if given is not None else found.mask
     result = pipe(
         args.prompt, mask, image=photo, color=colors, seed=args.seed, config=config, targets_per_batch=args.batch
     )

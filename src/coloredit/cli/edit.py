@@ -15,7 +15,7 @@ from .prompts import checked_prompts, mask_from_prompts, reference_mask_from_pro
 
 
 def run_edit(args: argparse.Namespace) -> int:
-    from ..images import check_output, save_atomic
+    from ..images import check_output, load_mask, save_atomic
 
     config, references, kind, prompts, reference_prompted = checked_arguments(args)
     output = Path(args.output or f"{Path(args.image).stem}_edited.png")
@@ -29,7 +29,8 @@ def run_edit(args: argparse.Namespace) -> int:
     image = photo.srgb
     for notice in photo.notices:
         print(f"coloredit: {notice}", file=sys.stderr)
-    for mask, ref in zip(args.mask, references, strict=False):
+    given = [load_mask(mask, image.size) for mask in args.mask]  # each mask file read once, here
+    for mask, ref in zip(given, references, strict=False):
         check_inputs(mask, photo, **{kind: ref}, reference_mask=args.reference_mask)
     checked_prompts(args.image, args.mask_text, args.point, args.negative_point, args.box)
     if reference_prompted:
@@ -40,7 +41,7 @@ def run_edit(args: argparse.Namespace) -> int:
     pipe = editor(args, config)
     load_seconds = time.perf_counter() - started
     found = None if args.mask else mask_from_prompts(args, image, lambda: pipe)
-    masks = args.mask or [found.mask]
+    masks = given or [found.mask]
     reference_mask, reference_found = args.reference_mask, None
     if reference_prompted:
         reference_found = reference_mask_from_prompts(args, references[0], lambda: pipe)
