@@ -17,6 +17,7 @@ from PIL import Image
 from . import exact, light
 from .branch_names import BranchName
 from .colors import prompt_color
+from .images import rgb_pixels
 from .inversion import Inversion
 
 
@@ -79,7 +80,7 @@ class Source:
     def light(self, mode: str) -> light.SceneLight:
         """The scene's light at the object (`light.py`), read from the original once for every color."""
         if mode not in self.lights:
-            pixels = np.asarray(self.original.convert("RGB"))
+            pixels = rgb_pixels(self.original)
             self.lights[mode] = light.scene_light(pixels, self.mask, prompt_color(self.branch.prompt), mode)
         return self.lights[mode]
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .colors import delta_e00, name_color, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
 from .exact import base_color
-from .images import check_output, save_atomic
+from .images import check_output, rgb_pixels, save_atomic
 from .light import SceneLight, scene_light
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
@@ -49,7 +49,7 @@ def file_name(index: int, color: str) -> str:
 def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
     """What the edit reached: the object's base color read back from the edited picture, its lit color over
     the light the edit was seen in (`seen_in`, the source's), as hex, and its CIEDE2000 to the target."""
-    reached = base_color(np.asarray(image.convert("RGB")), mask, scene_light=seen_in)
+    reached = base_color(rgb_pixels(image), mask, scene_light=seen_in)
     wanted = parse_color(target)
     error = delta_e00(rgb_to_lab(np.array(reached) / 255.0), rgb_to_lab(np.array(wanted) / 255.0))
     return {
@@ -104,7 +104,7 @@ def write_colorways(
     """The colorways and their sheet at `output_paths`, each written atomically; one record per color
     (file, target and achieved color, read in the source's light as `light_mode` has it)."""
     paths = output_paths(folder, colors, force)
-    seen_in = scene_light(np.asarray(source.convert("RGB")), mask, mode=light_mode)
+    seen_in = scene_light(rgb_pixels(source), mask, mode=light_mode)
     # PNG compression lets go of the interpreter: the files are written on other cores while each colorway's
     # color is read back here
     with ThreadPoolExecutor(WRITERS) as writers:

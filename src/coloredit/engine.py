@@ -24,7 +24,7 @@ from . import exact, light, photos
 from .colors import name_color, parse_color, prompt_color, with_color_word
 from .config import EditConfig, preset
 from .edges import refine_mask
-from .images import ImageLike, load_mask
+from .images import ImageLike, load_mask, rgb_pixels
 from .outputs import ColorEditOutput
 from .recoloring import Recoloring
 from .validate import check_inputs
@@ -37,7 +37,7 @@ def object_mask(original: Image.Image, mask: ImageLike, config: EditConfig) -> t
     given = load_mask(mask, original.size)
     if config.mask_refine != "auto":
         return given, given
-    return given, refine_mask(np.asarray(original.convert("RGB")), given)
+    return given, refine_mask(rgb_pixels(original), given)
 
 
 def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
@@ -125,7 +125,7 @@ def exact_edit(
     engine, why = choose(config)
     if engine == "diffusion":
         return Outcome(None, why)
-    pixels = np.asarray(original.convert("RGB"))
+    pixels = rgb_pixels(original)
     hint = prompt_color(prompt)
     count = 1 if reference is not None else len(colors)
     bar = tqdm(total=2 + count, **{"desc": "exact color", "unit": "step", "delay": PROGRESS_DELAY, **(progress or {})})

@@ -43,6 +43,11 @@ def load_image(source: ImageLike, what: str = "image") -> Image.Image:
         raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
 
 
+def rgb_pixels(image: Image.Image) -> np.ndarray:
+    """An image's 8-bit RGB pixels as an array, with no intermediate copy where it is RGB already."""
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
 def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whole_ok: bool = False) -> np.ndarray:
     """A boolean HxW object mask resized to `size` = (width, height): a bool array as it is; gray levels,
     alpha and JPEG masks thresholded at 50% (not "non-zero": a JPEG's ringing would count), with a warning

@@ -16,7 +16,7 @@ from .branch_names import SOURCE, BranchName, target
 from .branches import Branch, Model, Source, per_branch
 from .colors import COLOR_WORDS, remove_color_words, with_color_word
 from .config import EditConfig
-from .images import feather_radius, feather_weights, paste_back
+from .images import feather_radius, feather_weights, paste_back, rgb_pixels
 from .inversion import NoiseSchedule, guided_ddim
 from .latents import BackgroundRestore, CleanColorTransfer, ExactSourceTrajectory, LatentBlend, latent_mask
 from .recoloring import recolor
@@ -167,7 +167,7 @@ def finish(
     edited = pipe.decode(target).resize(original.size, Image.Resampling.LANCZOS)
     exact_color = config.exact_color and reference.target_rgb is not None
     if exact_color:
-        pixels = np.asarray(original.convert("RGB"))
+        pixels = rgb_pixels(original)
         recolored = recolor(
             pixels,
             source.mask,
