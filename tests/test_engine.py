@@ -80,3 +80,26 @@ def test_a_long_edit_shows_its_progress_and_a_quick_one_or_a_quiet_one_does_not(
     editor.set_progress_bar_config(disable=True)
     editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
     assert capsys.readouterr().err == ""
+
+
+def test_auto_loads_the_model_only_for_an_edit_that_needs_it(pipe, model_dir, lit_scene):
+    """`ModelOnDemand` (the CLI's `auto`): a lit object's edit is the pipeline's own auto edit, byte for byte,
+    with no model loaded; a dark object's loads it, once, and is the pipeline's edit."""
+    from coloredit.engine import ModelOnDemand
+    from coloredit.models import native_size
+
+    loads = []
+    editor = ModelOnDemand(lambda: loads.append(1) or pipe, native_size(model_dir))  # the pipeline's folder
+    assert editor.native_size == pipe.native_size
+    config = preset().replace(num_inference_steps=3)
+    lit = editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS, config=config)
+    by_pipeline = pipe("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS, config=config)
+    assert loads == [] and lit.engine == "exact"
+    for a, b in zip(lit.images, by_pipeline.images, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    dark = render(13, shape="ball", color="black", objects=1, pattern=None, jpeg=0)
+    for _ in range(2):
+        out = editor("a black ball", dark.mask, image=dark.image, color="red", config=config, seed=3)
+    direct = pipe("a black ball", dark.mask, image=dark.image, color="red", config=config, seed=3)
+    assert loads == [1] and out.engine == "diffusion" and out.unet["calls"] > 0
+    assert np.array_equal(np.asarray(out.image), np.asarray(direct.image))

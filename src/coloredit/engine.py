@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -182,14 +182,20 @@ class ExactEditor:
     ) -> ColorEditOutput:
         """The pipeline's call, by the engine alone: `options` are its `reference`, `reference_prompt` and
         `reference_mask` (its seed and model settings mean nothing here)."""
-        config = (config or preset()).replace(engine="exact")
+        if image is None:
+            raise ValueError("the exact engine edits an image; generating one needs the diffusion model")
+        return self.engine_edit(prompt, mask, image, color, (config or preset()).replace(engine="exact"), options)
+
+    def engine_edit(
+        self, prompt: str, mask: ImageLike, image: ImageLike, color, config: EditConfig, options: dict
+    ) -> ColorEditOutput | None:
+        """The pipeline's own steps 0, 2 and `exact_edit` on the photo: its edit, or None where `config`'s
+        engine leaves it to the model (`choose`)."""
         colors = [color] if color is None or isinstance(color, str) else list(color)
         reference, reference_prompt, reference_mask = (
             options.get(k) for k in ("reference", "reference_prompt", "reference_mask")
         )
         check_inputs(mask, image, reference, colors, reference_mask)
-        if image is None:
-            raise ValueError("the exact engine edits an image; generating one needs the diffusion model")
         work, work_mask, how = photos.prepare(
             image, mask, self.native_size, config.crop_to_object, config.output_profile
         )
@@ -202,10 +208,44 @@ class ExactEditor:
         outputs = []
         for edit in edits:
             fields = {k: v for k, v in vars(edit).items() if k != "prompt"}
-            outputs.append(self(edit.prompt or prompt, image=image, config=config, **fields))
+            outputs.append(self(edit.prompt or prompt, image=image, seed=seed, config=config, **fields))
             image = outputs[-1].image
         return outputs
 
     def set_progress_bar_config(self, **kwargs: object) -> None:
         """The progress bar's settings (tqdm's), as diffusers' pipelines take them: `disable=True` hides it."""
         self._progress_bar_config = kwargs
+
+
+class ModelOnDemand(ExactEditor):
+    """`engine="auto"` with the model loaded only for an edit that needs it: the engine alone makes every edit
+    it can, with no model in memory (the same edit the pipeline's auto gives: `native_size` is the model's, read
+    from its configs); the first edit that needs the model (a dark object, `engine="diffusion"`, a generated
+    source) loads the pipeline with `load`, once."""
+
+    def __init__(self, load: Callable[[], object], native_size: int) -> None:
+        super().__init__()
+        self.load, self.native_size, self._pipe = load, native_size, None
+
+    def __call__(
+        self, prompt: str, mask: ImageLike, image: ImageLike | None = None, color=None, config=None, **options
+    ) -> ColorEditOutput:
+        config = config or preset()
+        if image is not None and config.engine == "auto":
+            output = self.engine_edit(prompt, mask, image, color, config, options)
+            if output is not None:
+                return output
+        return self.pipeline(prompt, mask, image=image, color=color, config=config, **options)
+
+    @property
+    def pipeline(self):
+        """The model's pipeline, loaded at the first edit that needs it."""
+        if self._pipe is None:
+            self._pipe = self.load()
+            self._pipe.set_progress_bar_config(**self._progress_bar_config)
+        return self._pipe
+
+    def set_progress_bar_config(self, **kwargs: object) -> None:
+        super().set_progress_bar_config(**kwargs)
+        if self._pipe is not None:
+            self._pipe.set_progress_bar_config(**kwargs)

@@ -4,46 +4,16 @@ Why: the method's steps (inversion, the denoising loop, the attention edits) are
 embedding per prompt and for noise predictions. SD 1.x predicts noise; SD 2.x (768 px) predicts v; SDXL has
 two text encoders, a pooled embedding and size conditioning; SD3 and FLUX are transformers with flow
 matching. A `Family` turns prompts into one embedding tensor and that tensor into the U-Net's inputs, and
-`noise_from_output` turns what the U-Net says into noise, so every step stays one; `check_family` refuses,
+`noise_from_output` turns what the U-Net says into noise, so every step stays one; `models.check_family` refuses,
 with one line, a folder whose family is not supported yet, before any weights load.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 
 from .errors import ColorEditError
-
-SUPPORTED = (
-    "StableDiffusionPipeline",
-    "ColorEditPipeline",
-    "StableDiffusionImg2ImgPipeline",
-    "StableDiffusionXLPipeline",
-    "StableDiffusionXLImg2ImgPipeline",
-)
-COMPONENTS = {"unet": ("UNet2DConditionModel",), "vae": ("AutoencoderKL",)}  # what the families' code drives
-SUPPORTED_TEXT = "Stable Diffusion 1.x, 2.x (noise or v prediction) and XL base, in diffusers format"
-
-
-def check_family(folder: str | Path) -> None:
-    """A ColorEditError naming what is supported, for a local diffusers folder of another family."""
-    index = Path(folder) / "model_index.json"
-    if not index.is_file():
-        return  # a hub id: its index is read by diffusers, and an unknown layout fails there
-    name = json.loads(index.read_text()).get("_class_name", "")
-    if name and name not in SUPPORTED:
-        raise ColorEditError(f"{folder} is a {name} model; coloredit supports {SUPPORTED_TEXT}")
-    for component, known in COMPONENTS.items():
-        config = Path(folder) / component / "config.json"
-        if config.is_file():
-            found = json.loads(config.read_text()).get("_class_name", "")
-            if found not in known:
-                raise ColorEditError(
-                    f"{folder}: its {component} is a {found or 'nameless'} model, not {' or '.join(known)}"
-                )
+from .models import SUPPORTED_TEXT
 
 
 def noise_from_output(output: torch.Tensor, latents: torch.Tensor, alpha: torch.Tensor, prediction_type: str):

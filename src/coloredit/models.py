@@ -8,6 +8,7 @@ snapshot without a word to the network, and one that is neither cached nor reach
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -79,3 +80,43 @@ def _hub_answers() -> bool:
             return True
     except OSError:
         return False
+
+
+SUPPORTED = (
+    "StableDiffusionPipeline",
+    "ColorEditPipeline",
+    "StableDiffusionImg2ImgPipeline",
+    "StableDiffusionXLPipeline",
+    "StableDiffusionXLImg2ImgPipeline",
+)
+COMPONENTS = {"unet": ("UNet2DConditionModel",), "vae": ("AutoencoderKL",)}  # what the families' code drives
+SUPPORTED_TEXT = "Stable Diffusion 1.x, 2.x (noise or v prediction) and XL base, in diffusers format"
+
+
+def check_family(folder: str | Path) -> None:
+    """A ColorEditError naming what is supported, for a local diffusers folder of another family."""
+    index = Path(folder) / "model_index.json"
+    if not index.is_file():
+        return  # a hub id: its index is read by diffusers, and an unknown layout fails there
+    name = json.loads(index.read_text()).get("_class_name", "")
+    if name and name not in SUPPORTED:
+        raise ColorEditError(f"{folder} is a {name} model; coloredit supports {SUPPORTED_TEXT}")
+    for component, known in COMPONENTS.items():
+        config = Path(folder) / component / "config.json"
+        if config.is_file():
+            found = json.loads(config.read_text()).get("_class_name", "")
+            if found not in known:
+                raise ColorEditError(
+                    f"{folder}: its {component} is a {found or 'nameless'} model, not {' or '.join(known)}"
+                )
+
+
+def native_size(folder: str | Path) -> int:
+    """The image size a diffusers SD folder's model works at (its U-Net's sample size times the VAE's
+    downscaling), read from its configs: what the pipeline's `native_size` is, before any weights load."""
+    try:
+        unet = json.loads((Path(folder) / "unet" / "config.json").read_text())
+        vae = json.loads((Path(folder) / "vae" / "config.json").read_text())
+        return int(unet["sample_size"]) * 2 ** (len(vae["block_out_channels"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ColorEditError(f"{folder}: not a diffusers SD folder (its unet and vae configs: {error})") from None

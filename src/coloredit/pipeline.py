@@ -24,12 +24,12 @@ from .branch_names import SOURCE, target
 from .branches import Source
 from .config import EditConfig, preset
 from .errors import ColorEditError
-from .families import check_family, family_of, noise_from_output
+from .families import family_of, noise_from_output
 from .images import ImageLike, load_mask
 from .inversion import Inversion, InversionCache, NoiseSchedule, guided_ddim, invert_image
 from .joint import denoise_targets, finish
 from .latents import latent_coverage
-from .models import default_model, locate
+from .models import check_family, default_model, locate
 from .outputs import ColorEditOutput, ObjectEdit
 from .references import prepare_reference
 from .sources import prepare_source

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..models import default_model, locate
+from ..models import check_family, default_model, locate, native_size
 
 
 def physical_cores() -> int:
@@ -36,13 +36,18 @@ def set_threads(threads: int | None) -> None:
 
 
 def editor(args: argparse.Namespace, config):
-    """What edits: the engine alone when `engine` is exact (no model is loaded), else the pipeline."""
+    """What edits: the engine alone when `engine` is exact (no model is loaded); with `auto`, the engine alone
+    wherever it can and the model loaded only for an edit that needs it; else the pipeline."""
     attention_mask = getattr(args, "mask_text", None) and not getattr(args, "detector_model", None)
-    if config.engine == "exact" and not attention_mask:  # a phrase's mask is read from the model's attention
-        from ..engine import ExactEditor
+    if attention_mask or config.engine == "diffusion":  # a phrase's mask is read from the model's attention
+        return load_pipeline(args.model, args.device, args.dtype)
+    from ..engine import ExactEditor, ModelOnDemand
 
+    if config.engine == "exact":
         return ExactEditor()
-    return load_pipeline(args.model, args.device, args.dtype)
+    where = locate(args.model or default_model())
+    check_family(where)  # a family we cannot run is one line now, not after the engine's edits
+    return ModelOnDemand(lambda: load_pipeline(where, args.device, args.dtype), native_size(where))
 
 
 def load_pipeline(model: str | None, device: str | None, dtype: str):
