@@ -158,7 +158,7 @@ def test_an_outline_pixel_reads_its_share_of_object():
 
     image, coverage, mask = disc_picture(rim=1.0)
     outline = Outline(LINEAR_OF_BYTE[image], mask)
-    shares = outline.shares(LINEAR_OF_BYTE[image])
+    shares = outline.shares()
     drawn = coverage[outline.band]
     mixed = (drawn > 0.05) & (drawn < 0.95)
     assert np.isfinite(shares[mixed]).mean() > 0.9

@@ -204,7 +204,7 @@ def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -
     for _ in range(MIXED_STEPS):
         outline = Outline(linear, mask)
         ys, xs = np.nonzero(outline.band)
-        joins = ~mask[ys, xs] & allowed[ys, xs] & (np.nan_to_num(outline.shares(linear)) >= MOSTLY_OBJECT)
+        joins = ~mask[ys, xs] & allowed[ys, xs] & (np.nan_to_num(outline.shares()) >= MOSTLY_OBJECT)
         if not joins.any():
             break
         mask = mask.copy()

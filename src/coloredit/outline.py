@@ -33,44 +33,42 @@ class Outline:
         self.background = background = local_mean(linear, outer, self.band)
         ys, xs = np.nonzero(self.band)
         h, w = self.band.shape
-        offer = linear[ys, xs] - background
-        scores, self.alphas, self.neighbours, self.inner_at = [], [], [], []
+        # the picture's colors at the band and at each neighbour: all that `shares` and `unmix` read of it
+        self.band_colors = linear[ys, xs]
+        offer = self.band_colors - background
+        # each neighbour's place among the object's pixels (-1: not one of them)
+        index = np.full(mask.shape, -1, dtype=np.int32)
+        index[mask] = np.arange(int(mask.sum()))
+        scores, self.alphas, self.inner_at, self.neighbour_colors, self.among_object = [], [], [], [], []
         reach = range(-OUTLINE_WINDOW, OUTLINE_WINDOW + 1)
         for dy, dx in ((dy, dx) for dy in reach for dx in reach):
             y, x = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
-            span = linear[y, x] - background
+            self.neighbour_colors.append(linear[y, x])
+            span = self.neighbour_colors[-1] - background
             alpha = np.clip((offer * span).sum(-1) / np.maximum((span * span).sum(-1), 1e-6), 0.0, 1.0)
             residual = ((offer - alpha[:, None] * span) ** 2).sum(-1)
             near = -(dy * dy + dx * dx) / (2 * 1.5**2)  # the local means' Gaussian, as a log weight
             scores.append(np.where(inner[y, x], near - residual / OUTLINE_MATCH, -np.inf))
             self.inner_at.append(inner[y, x])
             self.alphas.append(alpha[:, None])
-            self.neighbours.append((y, x))
+            self.among_object.append(index[y, x])
         scores = np.stack(scores)
         top = scores.max(axis=0)
         self.weights = np.where(np.isfinite(top), np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
         self.total = np.maximum(self.weights.sum(0), 1e-12)[:, None]
-        # each neighbour's place among the object's pixels (-1: not one of them)
-        index = np.full(mask.shape, -1, dtype=np.int32)
-        index[mask] = np.arange(int(mask.sum()))
-        self.among_object = [index[y, x] for y, x in self.neighbours]
-        # what `unmix` reads of the picture, kept so that the picture need not be (a photo's box is large)
-        self.band_colors = linear[ys, xs]
-        self.neighbour_colors = [linear[y, x] for y, x in self.neighbours]
 
-    def shares(self, linear: np.ndarray) -> np.ndarray:
+    def shares(self) -> np.ndarray:
         """Each band pixel's share of object `v` (in `np.nonzero(band)` order), read as `v * s * inner + (1 - v) *
         background` for the nearby inner pixel and model that fit best: `s` lets the object be darker at its
         edge than inside (a ball's rim), within `RIM_SHADE`, so a shadow (the background darkened, `s` near 0)
         is not read as object; it is read only where inner and background colors differ in chromaticity
         (`SEPARABLE`), else `s = 1`, and then only where the two differ by more than the fit leaves out. NaN
         where no fit is within `OUTLINE_MATCH`."""
-        ys, xs = np.nonzero(self.band)
-        offer, background = linear[ys, xs] - self.background, self.background
-        shares, best = np.full(len(ys), np.nan), np.full(len(ys), OUTLINE_MATCH)
+        offer, background = self.band_colors - self.background, self.background
+        shares, best = np.full(len(offer), np.nan), np.full(len(offer), OUTLINE_MATCH)
         bb = (background * background).sum(-1)
-        for (y, x), inside, alpha in zip(self.neighbours, self.inner_at, self.alphas, strict=True):
-            color = linear[y, x]  # offer = u * color - v * background, least squares
+        for color, inside, alpha in zip(self.neighbour_colors, self.inner_at, self.alphas, strict=True):
+            # offer = u * color - v * background, least squares
             cc, cb = (color * color).sum(-1), (color * background).sum(-1)
             oc, ob = (offer * color).sum(-1), (offer * background).sum(-1)
             det = cc * bb - cb * cb
