@@ -12,6 +12,10 @@ image to the same reference (its inversion cached), against the first.
     python benchmarks/edit_speed.py --full-size --device cuda --dtype float16 --json
     python benchmarks/edit_speed.py --full-size --steps 2 --stages floor,fast   # peak memory at 512 on a CPU
     python benchmarks/edit_speed.py --full-size sdxl --steps 1 --stages floor,fast   # SDXL at 1024, memory
+    python benchmarks/edit_speed.py --model tiny-flux --stages floor,paper,fast   # FLUX.1's layout (also tiny-sd3)
+
+For a flow model (FLUX, SD3) the floor is its own diffusers pipeline's generation at the same levels: FLUX's
+distilled guidance alone (one row a step), SD3's classifier-free guidance 7.5 (two rows a step).
 """
 
 from __future__ import annotations
@@ -29,24 +33,67 @@ STAGES = ("floor", "paper", "fast", "fast_cached", *COLORWAYS)
 PALETTE = ["navy", "#33cc99", "200,40,40", "gold", "black", "white", "teal", "#ff8800"]
 
 
+def full_size_vae(latent_channels: int, sample_size: int, **layout):
+    """SD's (4 channels) or FLUX's (16, `layout`: its shift, scale, no quant convs) x8 VAE at full size."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=(128, 256, 512, 512),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=2,
+        latent_channels=latent_channels,
+        sample_size=sample_size,
+        **layout,
+    )
+
+
+def flux_full_size_components(device: str, dtype) -> dict:
+    """FLUX.1-dev's architecture (12B transformer, T5-XXL, CLIP-L, the 16-channel VAE) from its configs, random
+    weights, built straight on `device` in `dtype` (in fp32 on a CPU it would need ~70 GB)."""
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
+    from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
+
+    from coloredit.tokenizer import build_tokenizer
+
+    torch.set_default_dtype(dtype)
+    with torch.device(device):
+        transformer = FluxTransformer2DModel(guidance_embeds=True)  # its defaults are FLUX.1's: 19 + 38 blocks
+        t5 = T5EncoderModel(
+            T5Config(d_model=4096, d_ff=10240, d_kv=64, num_layers=24, num_heads=64, feed_forward_proj="gated-gelu")
+        )
+        clip = CLIPTextModel(
+            CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
+        )
+        flux_vae = dict(shift_factor=0.1159, scaling_factor=0.3611, use_quant_conv=False, use_post_quant_conv=False)
+        vae = full_size_vae(16, 1024, **flux_vae)
+    torch.set_default_dtype(torch.float32)
+    tokenizer = build_tokenizer(("a", "photo", "of", "red", "blue", "car"), 77)
+    t5_tokenizer = build_tokenizer(("a", "photo", "of", "red", "blue", "car"), 512)
+    scheduler = FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15)
+    return dict(
+        vae=vae,
+        text_encoder=clip,
+        tokenizer=tokenizer,
+        text_encoder_2=t5,
+        tokenizer_2=t5_tokenizer,
+        transformer=transformer,
+        scheduler=scheduler,
+    )
+
+
 def full_size_components(family: str = "sd") -> dict:
     """SD v1.4's (or SDXL base's) U-Net, VAE and text encoder(s) built from their configs, random weights
     (timing and memory only)."""
-    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from diffusers import DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     from coloredit.tiny import SD_SCHEDULER
     from coloredit.tokenizer import build_tokenizer
 
     xl = family == "sdxl"
-    vae = AutoencoderKL(
-        block_out_channels=(128, 256, 512, 512),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        layers_per_block=2,
-        latent_channels=4,
-        sample_size=1024 if xl else 512,
-    )
+    vae = full_size_vae(4, 1024 if xl else 512)
     clip_l = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
     text = CLIPTextModel(CLIPTextConfig(**clip_l, max_position_embeddings=77, vocab_size=49408))
     tokenizer = build_tokenizer(("a", "photo", "of", "red", "blue", "car"), 77)
@@ -77,15 +124,19 @@ def load(args):
     import torch
 
     from coloredit import ColorEditPipeline
-    from coloredit.tiny import tiny_components, tiny_xl_components
+    from coloredit.tiny import tiny_components, tiny_flux_components, tiny_sd3_components, tiny_xl_components
 
     dtype = getattr(torch, args.dtype)
-    if args.full_size:
+    if args.full_size == "flux":
+        pipe = ColorEditPipeline(**flux_full_size_components(args.device, dtype))
+    elif args.full_size:
         pipe = ColorEditPipeline(**full_size_components(args.full_size))
     elif args.model == "tiny":
         pipe = ColorEditPipeline(**tiny_components())
     elif args.model == "tiny-xl":
         pipe = ColorEditPipeline(**tiny_xl_components())
+    elif args.model in ("tiny-flux", "tiny-sd3"):
+        pipe = ColorEditPipeline(**(tiny_flux_components() if args.model == "tiny-flux" else tiny_sd3_components()))
     else:
         pipe = ColorEditPipeline.from_pretrained(args.model)
     pipe = pipe.to(args.device, dtype)
@@ -152,10 +203,27 @@ class PeakMemory:
         self.mb, self.extra_mb = peak / 2**20, (peak - self.base) / 2**20
 
 
+def plain_pipeline(pipe):
+    """diffusers' own text-to-image pipeline on the edit pipeline's components: the floor."""
+    from diffusers import FluxPipeline, StableDiffusion3Pipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    parts = dict(vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, scheduler=pipe.scheduler)
+    second = dict(text_encoder_2=pipe.text_encoder_2, tokenizer_2=pipe.tokenizer_2)
+    if pipe.transformer is not None and pipe.text_encoder_3 is not None:
+        third = dict(text_encoder_3=pipe.text_encoder_3, tokenizer_3=pipe.tokenizer_3)
+        return StableDiffusion3Pipeline(**parts, **second, **third, transformer=pipe.transformer)
+    if pipe.transformer is not None:
+        return FluxPipeline(**parts, **second, transformer=pipe.transformer)
+    if pipe.text_encoder_2 is not None:
+        return StableDiffusionXLPipeline(**parts, **second, unet=pipe.unet)
+    return StableDiffusionPipeline(
+        **parts, unet=pipe.unet, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+
+
 def measure(args) -> dict:
     """One stage, in this process: {"unet_calls", "unet_rows", "seconds", "peak_mb", "peak_extra_mb"}."""
     import torch
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
     from coloredit import preset
 
@@ -164,7 +232,8 @@ def measure(args) -> dict:
 
     def count(module, positional, keywords):
         counts["calls"] += 1
-        counts["rows"] += (positional[0] if positional else keywords["sample"]).shape[0]
+        latents = positional[0] if positional else keywords.get("sample", keywords.get("hidden_states"))
+        counts["rows"] += latents.shape[0]
 
     fast = preset("coloredit").replace(engine="diffusion")  # the model's cost (auto skips it for most edits)
     config = {"paper": preset("paper"), "fast": fast}.get(args.stage.replace("_cached", ""))
@@ -177,30 +246,21 @@ def measure(args) -> dict:
     if args.stage == "fast_cached":  # the first edit fills the cache; the measured one edits another photo
         pipe(args.prompt, mask, image=photo, reference=swatch, config=config)
         photo, mask, swatch = inputs(pipe, 1)[0], mask, swatch
-    parts = dict(vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, unet=pipe.unet)
-    if pipe.text_encoder_2 is not None:
-        plain = StableDiffusionXLPipeline(
-            **parts, text_encoder_2=pipe.text_encoder_2, tokenizer_2=pipe.tokenizer_2, scheduler=pipe.scheduler
-        )
-    else:
-        plain = StableDiffusionPipeline(
-            **parts,
-            scheduler=pipe.scheduler,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-        )
+    plain = plain_pipeline(pipe)
     plain.set_progress_bar_config(disable=True)
-    plain(args.prompt, num_inference_steps=2)  # warm-up
-    hook = pipe.unet.register_forward_pre_hook(count, with_kwargs=True)
+    size = dict(height=pipe.native_size, width=pipe.native_size)
+    plain(args.prompt, num_inference_steps=2, **size)  # warm-up
+    floor_guidance = 3.5 if pipe.transformer is not None and pipe.text_encoder_3 is None else 7.5
+    hook = pipe.denoiser.register_forward_pre_hook(count, with_kwargs=True)
     started = time.perf_counter()
     with PeakMemory(args.device) as memory:
         if args.stage == "floor":
             plain(
                 args.prompt,
                 num_inference_steps=args.steps,
-                guidance_scale=7.5,
+                guidance_scale=floor_guidance,
                 generator=torch.Generator("cpu").manual_seed(0),
+                **size,
             )
         elif args.stage in COLORWAYS:
             pipe(args.prompt, mask, image=photo, color=PALETTE[: COLORWAYS[args.stage]], config=config)
@@ -221,13 +281,16 @@ def measure(args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="toy", help="toy, tiny, tiny-xl, or a diffusers folder / hub id")
+    parser.add_argument(
+        "--model", default="toy", help="toy, tiny, tiny-xl, tiny-flux, tiny-sd3, or a diffusers folder / hub id"
+    )
     parser.add_argument(
         "--full-size",
         nargs="?",
         const="sd",
-        choices=("sd", "sdxl"),
-        help="random weights at full size: SD 1.4's architecture at 512x512 (sd, the default) or SDXL base's at 1024",
+        choices=("sd", "sdxl", "flux"),
+        help="random weights at full size: SD 1.4's architecture at 512x512 (sd, the default), SDXL base's or "
+        "FLUX.1-dev's at 1024 (flux: built on --device in --dtype; bfloat16 on a GPU of 40 GB or more)",
     )
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--device", default="cpu")
@@ -284,9 +347,8 @@ def ratios(r: dict) -> dict:
 
 
 def print_table(results: dict, args) -> None:
-    model = {"sd": "SD 1.4 architecture (random weights)", "sdxl": "SDXL base architecture (random weights)"}.get(
-        args.full_size, args.model
-    )
+    names = {"sd": "SD 1.4", "sdxl": "SDXL base", "flux": "FLUX.1-dev"}
+    model = f"{names[args.full_size]} architecture (random weights)" if args.full_size else args.model
     print(f"model {model}, {args.steps} steps, {args.device} {args.dtype}")
     print(f"{'':12} {'calls':>7} {'rows':>7} {'seconds':>9} {'peak MB':>9} {'extra MB':>9}")
     for stage in (s for s in STAGES if s in results):

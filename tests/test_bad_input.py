@@ -59,9 +59,9 @@ def files(tmp_path, photo, model_dir):
     shutil.copytree(model_dir, odd_unet)
     config = json.loads((odd_unet / "unet" / "config.json").read_text())
     (odd_unet / "unet" / "config.json").write_text(json.dumps({**config, "_class_name": "UNetSpatioTemporal"}))
-    flux = d / "flux"
-    flux.mkdir()
-    (flux / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
+    video = d / "video"
+    video.mkdir()
+    (video / "model_index.json").write_text(json.dumps({"_class_name": "StableVideoDiffusionPipeline"}))
     return {"image": image, "mask": mask, "model": model_dir, "in": d, "out": tmp_path / "out"}
 
 
@@ -132,7 +132,7 @@ CLI_CASES = {
     "missing model folder": (lambda f: edit(f, model=f["in"] / "no-model"), "model folder not found"),
     "hub model without network": (lambda f: edit(f, model="nobody/no-such-model"), "not in the Hugging Face cache"),
     "unknown U-Net class": (lambda f: edit(f, model=f["in"] / "odd-unet"), "UNetSpatioTemporal"),
-    "another model family": (lambda f: edit(f, model=f["in"] / "flux"), "FluxPipeline"),
+    "another model family": (lambda f: edit(f, model=f["in"] / "video"), "StableVideoDiffusionPipeline"),
     "unknown config field": (lambda f: edit(f, extra=["--set", "speed=11"]), "speed"),
     "config value out of range": (lambda f: edit(f, extra=["--set", "tau=2"]), "tau must be in [0, 1]"),
     "unknown scene light": (lambda f: edit(f, extra=["--set", "scene_light=sunny"]), "scene_light must be"),

@@ -98,3 +98,23 @@ def test_instruct_pix2pix_method_runs_through_diffusers(tmp_path):
     assert edited.size == Image.open(tmp_path / "bench" / sample.source).size
     with pytest.raises(ColorEditError, match="needs --ip2p-model"):
         get_methods(["ip2p"])
+
+
+def test_flux_kontext_method_runs_through_diffusers(tmp_path):
+    """FLUX.1 Kontext as a COLORBENCH method, on a tiny random FLUX folder saved as diffusers' Kontext pipeline;
+    the other instruction editors say which option registers them."""
+    from diffusers import FluxKontextPipeline
+
+    from coloredit import ColorEditPipeline
+    from coloredit.bench.methods import get_methods
+    from coloredit.bench.toy_sets import build_toy
+    from coloredit.tiny import tiny_components, tiny_flux_components
+
+    FluxKontextPipeline(**tiny_flux_components(seed=3)).save_pretrained(tmp_path / "kontext", safe_serialization=True)
+    (sample,) = build_toy(tmp_path / "bench", 1)
+    (method,) = get_methods(["kontext"], kontext_model=str(tmp_path / "kontext"))
+    host = ColorEditPipeline(**tiny_components())
+    edited = method.edit(host, sample, tmp_path / "bench", {"num_inference_steps": 2})
+    assert edited.image.size == Image.open(tmp_path / "bench" / sample.source).size and edited.unet_rows == 2
+    with pytest.raises(ColorEditError, match="qwen-edit needs --qwen-edit-model"):
+        get_methods(["qwen-edit"])

@@ -90,12 +90,12 @@ def test_xl_folder_edits_from_the_cli_keeping_the_background(xl_components, phot
     assert edited.shape == original.shape and np.array_equal(edited[outside], original[outside])
 
 
-@pytest.mark.parametrize("family", ["StableDiffusion3Pipeline", "FluxPipeline"])
+@pytest.mark.parametrize("family", ["FluxKontextPipeline", "QwenImageEditPipeline", "StableVideoDiffusionPipeline"])
 def test_other_families_exit_2_with_one_line(tmp_path, capsys, family, photo):
     folder = tmp_path / family
     folder.mkdir()
     (folder / "model_index.json").write_text(json.dumps({"_class_name": family}))
-    with pytest.raises(ColorEditError, match=r"supports Stable Diffusion 1\.x, 2\.x .* and XL"):
+    with pytest.raises(ColorEditError, match=r"supports Stable Diffusion 1\.x, 2\.x .*, 3\.x and FLUX\.1"):
         ColorEditPipeline.from_pretrained(folder)
     image, mask = photo
     code = main(

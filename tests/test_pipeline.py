@@ -60,6 +60,18 @@ def test_generated_source_background_is_the_source(pipe, fast_config):
     assert out.reference_prompt == "a green car"
 
 
+def test_generated_source_takes_the_exact_color_under_its_own_light(pipe):
+    """The default (exact color on) on a generated source, which has no original: its scene light is read from
+    the decoded source; the background is the source's, the object moves to the hex."""
+    config = preset().replace(engine="diffusion", num_inference_steps=4)
+    out = pipe("a red car", SQUARE_MASK, color="#2050c0", seed=1, config=config)
+    source, edited = (np.asarray(image).astype(float) for image in (out.source_image, out.image))
+    outside = feather_weights(SQUARE_MASK, feather_radius(config.feather, (64, 64))) == 0
+    assert np.array_equal(edited[outside], source[outside])
+    target = np.array([32, 80, 192.0])
+    assert np.abs(edited[SQUARE_MASK].mean(0) - target).max() < np.abs(source[SQUARE_MASK].mean(0) - target).max() / 2
+
+
 def test_reference_image_prompt_names_its_color(pipe, photo, fast_config):
     image_path, mask_path = photo
     swatch = Image.new("RGB", (40, 30), (30, 60, 230))

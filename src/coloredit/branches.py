@@ -25,7 +25,7 @@ class Model(Protocol):
     """What the steps read of the pipeline: its model plumbing (`pipeline.ColorEditPipeline`)."""
 
     device: torch.device
-    unet: torch.nn.Module
+    denoiser: torch.nn.Module  # the U-Net, or a flow model's transformer
     family: Any  # families.Family: how this model family encodes text and conditions the U-Net
     native_size: int  # the model's image size in pixels
     size_multiple: int  # a working size is a multiple of this
@@ -77,10 +77,11 @@ class Source:
             self.decompositions[size] = exact.decompose(image, mask, prompt_color(self.branch.prompt))
         return self.decompositions[size]
 
-    def light(self, mode: str) -> light.SceneLight:
-        """The scene's light at the object (`light.py`), read from the original once for every color."""
+    def light(self, mode: str, pixels: np.ndarray | None = None) -> light.SceneLight:
+        """The scene's light at the object (`light.py`), read once for every color from the original, or from
+        `pixels` (a generated source's decoded image: it has no original)."""
         if mode not in self.lights:
-            pixels = rgb_pixels(self.original)
+            pixels = rgb_pixels(self.original) if pixels is None else pixels
             self.lights[mode] = light.scene_light(pixels, self.mask, prompt_color(self.branch.prompt), mode)
         return self.lights[mode]
 

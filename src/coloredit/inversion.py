@@ -291,7 +291,7 @@ def invert_image(
     Results are kept in `pipe.inversion_cache` by content (image bytes, prompt, model, steps, method and its
     settings), so editing several objects or images to one reference inverts it once."""
     method = method or config.inversion
-    key = inversion_key(image, prompt, schedule, config, method, model=(id(pipe.unet), pipe.name_or_path))
+    key = inversion_key(image, prompt, schedule, config, method, model=(id(pipe.denoiser), pipe.name_or_path))
     cached = pipe.inversion_cache.get(key)
     if cached is not None:
         return cached
@@ -313,7 +313,7 @@ def invert_image(
                 config.null_text_lr,
                 config.null_text_early_stop,
                 pipe.progress_bar,
-                loss_scale=1024.0 if pipe.unet.dtype == torch.float16 else 1.0,
+                loss_scale=1024.0 if pipe.denoiser.dtype == torch.float16 else 1.0,
             )
     inversion = Inversion(trajectory, schedule.timesteps, prompt, method, config.guidance_scale, uncond)
     pipe.inversion_cache.put(key, inversion)

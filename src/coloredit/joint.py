@@ -40,7 +40,7 @@ def denoise_branches(
     under direct inversion): one target per reference, named target, target1, ... (reference, reference1,
     ...), each edited toward its own reference exactly as a single edit would be."""
     branches = with_targets(pipe, source, references, config)
-    known = known_references(branches, config)
+    known = known_references(branches, config) if pipe.family.static_text_values else {}
     names = tuple(name for name in sorted(branches, key=lambda name: name.order) if name not in known)
     rows = [branches[name] for name in names]
     # Under direct inversion the source's noise estimate is never used (its latents are put back on
@@ -62,7 +62,7 @@ def denoise_branches(
             controller.reference_text[name] = pipe.family.text_states(embeddings)
 
     on_clean, after_step = latent_edits(source, branches, layout, schedule, config, exact_source)
-    with installed(pipe.unet, controller.processors(pipe.unet)):
+    with installed(pipe.denoiser, pipe.family.processors(controller, pipe.denoiser)):
         final = guided_ddim(
             pipe.predict_noise,
             torch.cat([branch.initial_latents for branch in rows]),
@@ -174,7 +174,7 @@ def finish(
             reference.target_rgb,
             rendered=np.asarray(edited),
             source=source.decomposed(pixels, source.mask),
-            scene_light=source.light(config.scene_light),
+            scene_light=source.light(config.scene_light, pixels),
             material=config.material,
         )
         edited = Image.fromarray(recolored)

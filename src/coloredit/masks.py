@@ -136,13 +136,16 @@ def attention_mask(pipe, image, phrase: str, steps: int = 20) -> np.ndarray:
     from .attention import BranchLayout, CrossAttentionRecorder, EditAttnProcessor, EditController, installed
     from .config import EditConfig
     from .images import load_image, working_size
-    from .inversion import NoiseSchedule, ddim_inversion
+    from .inversion import ddim_inversion
 
+    if pipe.unet is None:
+        name = pipe.family.name
+        raise ColorEditError(f"a mask from a phrase reads a U-Net's cross-attention; {name} has none: give a mask")
     picture = load_image(image, "image")
     prompt = f"a {phrase.strip()}"
     tokens = word_token_indices(pipe.tokenizer, prompt, phrase.strip())
     work = working_size(*picture.size, pipe.native_size, pipe.size_multiple)
-    schedule = NoiseSchedule(pipe.scheduler, steps)
+    schedule = pipe.family.schedule(pipe, steps)
     controller = EditController(EditConfig(), steps, schedule.num_train_timesteps, BranchLayout())
     recorder = CrossAttentionRecorder(controller, [0], [tokens], below_timestep=PHRASE_BELOW_TIMESTEP)
     processors = {

@@ -88,9 +88,19 @@ SUPPORTED = (
     "StableDiffusionImg2ImgPipeline",
     "StableDiffusionXLPipeline",
     "StableDiffusionXLImg2ImgPipeline",
+    "FluxPipeline",
+    "FluxImg2ImgPipeline",
+    "StableDiffusion3Pipeline",
+    "StableDiffusion3Img2ImgPipeline",
 )
-COMPONENTS = {"unet": ("UNet2DConditionModel",), "vae": ("AutoencoderKL",)}  # what the families' code drives
-SUPPORTED_TEXT = "Stable Diffusion 1.x, 2.x (noise or v prediction) and XL base, in diffusers format"
+COMPONENTS = {  # what the families' code drives
+    "unet": ("UNet2DConditionModel",),
+    "transformer": ("FluxTransformer2DModel", "SD3Transformer2DModel"),
+    "vae": ("AutoencoderKL",),
+}
+SUPPORTED_TEXT = (
+    "Stable Diffusion 1.x, 2.x (noise or v prediction), XL base, 3.x and FLUX.1 (dev, schnell), in diffusers format"
+)
 
 
 def check_family(folder: str | Path) -> None:
@@ -112,11 +122,16 @@ def check_family(folder: str | Path) -> None:
 
 
 def native_size(folder: str | Path) -> int:
-    """The image size a diffusers SD folder's model works at (its U-Net's sample size times the VAE's
-    downscaling), read from its configs: what the pipeline's `native_size` is, before any weights load."""
+    """The image size a diffusers folder's model works at, read from its configs: what the pipeline's
+    `native_size` is (`families.py`), before any weights load. SD: its U-Net's sample size times the VAE's
+    downscaling; a flow transformer (FLUX, SD3): its VAE's sample size."""
     try:
-        unet = json.loads((Path(folder) / "unet" / "config.json").read_text())
         vae = json.loads((Path(folder) / "vae" / "config.json").read_text())
+        if (Path(folder) / "transformer").is_dir():
+            return int(vae["sample_size"])
+        unet = json.loads((Path(folder) / "unet" / "config.json").read_text())
         return int(unet["sample_size"]) * 2 ** (len(vae["block_out_channels"]) - 1)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ColorEditError(f"{folder}: not a diffusers SD folder (its unet and vae configs: {error})") from None
+        raise ColorEditError(
+            f"{folder}: not a diffusers model folder (its denoiser's and vae's configs: {error})"
+        ) from None

@@ -13,9 +13,9 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline, UNet2DConditionModel
+from diffusers import AutoencoderKL, DiffusionPipeline, ModelMixin, UNet2DConditionModel
 from PIL import Image
-from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+from transformers import CLIPTextModel, CLIPTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from . import engine, photos
 from .accounting import current_ledger
@@ -24,7 +24,7 @@ from .branch_names import SOURCE, target
 from .branches import Source
 from .config import EditConfig, preset
 from .errors import ColorEditError
-from .families import family_of, noise_from_output
+from .families import OPTIONAL_COMPONENTS, family_of
 from .images import ImageLike, load_mask
 from .inversion import Inversion, InversionCache, NoiseSchedule, guided_ddim, invert_image
 from .joint import denoise_targets, finish
@@ -37,37 +37,34 @@ from .validate import check_inputs
 
 
 class ColorEditPipeline(DiffusionPipeline):
-    """ColorEdit on the components of any Stable Diffusion 1.x/2.x or XL model with CrossAttnUpBlock2Ds (XL's
-    second text encoder and tokenizer given as `text_encoder_2`, `tokenizer_2`; `families.py`)."""
+    """ColorEdit on the components of a Stable Diffusion 1.x/2.x or XL model with CrossAttnUpBlock2Ds (XL's
+    second text encoder and tokenizer given as `text_encoder_2`, `tokenizer_2`), or of a flow transformer:
+    FLUX.1 (`transformer`, CLIP, T5 as `text_encoder_2`) or SD3 (two CLIPs, T5 as `text_encoder_3`); `families.py`."""
 
-    model_cpu_offload_seq = "text_encoder->text_encoder_2->unet->vae"
-    _optional_components: ClassVar[list[str]] = ["text_encoder_2", "tokenizer_2"]
+    model_cpu_offload_seq = "text_encoder->text_encoder_2->text_encoder_3->unet->transformer->vae"
+    _optional_components: ClassVar[list[str]] = list(OPTIONAL_COMPONENTS)
 
     def __init__(
         self,
         vae: AutoencoderKL,
-        text_encoder: CLIPTextModel,
+        text_encoder: CLIPTextModel | PreTrainedModel,
         tokenizer: CLIPTokenizer,
-        unet: UNet2DConditionModel,
-        scheduler,
-        text_encoder_2: CLIPTextModelWithProjection | None = None,
-        tokenizer_2: CLIPTokenizer | None = None,
+        unet: UNet2DConditionModel | None = None,
+        scheduler=None,
+        text_encoder_2: PreTrainedModel | None = None,
+        tokenizer_2: PreTrainedTokenizerBase | None = None,
         force_zeros_for_empty_prompt: bool = True,
+        transformer: ModelMixin | None = None,
+        text_encoder_3: PreTrainedModel | None = None,
+        tokenizer_3: PreTrainedTokenizerBase | None = None,
     ):
         super().__init__()
-        if not isinstance(scheduler, DDIMScheduler):  # the method's inversions are DDIM's
-            scheduler = DDIMScheduler.from_config(scheduler.config)
-        self.register_modules(
-            vae=vae,
-            text_encoder=text_encoder,
-            tokenizer=tokenizer,
-            unet=unet,
-            scheduler=scheduler,
-            text_encoder_2=text_encoder_2,
-            tokenizer_2=tokenizer_2,
-        )
-        self.register_to_config(force_zeros_for_empty_prompt=force_zeros_for_empty_prompt)
+        self.register_modules(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet)
+        self.register_modules(transformer=transformer, text_encoder_2=text_encoder_2, tokenizer_2=tokenizer_2)
+        self.register_modules(text_encoder_3=text_encoder_3, tokenizer_3=tokenizer_3)
         self.family = family_of(self)
+        self.register_modules(scheduler=self.family.scheduler(scheduler))  # the method's inversions need its kind
+        self.register_to_config(force_zeros_for_empty_prompt=force_zeros_for_empty_prompt)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.inversion_cache = InversionCache()
 
@@ -117,7 +114,7 @@ class ColorEditPipeline(DiffusionPipeline):
         colors = [color] if color is None or isinstance(color, str) else list(color)
         check_inputs(mask, image, reference, colors, reference_mask)  # fail before any slow step
         ledger = current_ledger()  # this edit's own (`one_edit_at_a_time`)
-        schedule = NoiseSchedule(self.scheduler, config.num_inference_steps)
+        schedule = self.family.schedule(self, config.num_inference_steps)
 
         # 0. Photo: as displayed, in 8-bit sRGB; the object's crop when it is larger than the model's size
         #    (written back in the photo's own color profile at the end).
@@ -208,7 +205,7 @@ class ColorEditPipeline(DiffusionPipeline):
         self, prompts: list[str], seeds: list[int], num_inference_steps: int = 50, guidance_scale: float = 7.5
     ) -> list[Image.Image]:
         """Text-to-image with guided DDIM, batched, each seed's noise drawn as diffusers draws it."""
-        schedule = NoiseSchedule(self.scheduler, num_inference_steps)
+        schedule = self.family.schedule(self, num_inference_steps)
         work = (self.native_size, self.native_size)
         latents = torch.cat([self.initial_noise(seed, work) for seed in seeds])
         empty = self.encode_text([""]).expand(len(prompts), -1, -1)
@@ -226,31 +223,30 @@ class ColorEditPipeline(DiffusionPipeline):
 
     # ---- model plumbing --------------------------------------------------------------------------
     def initial_noise(self, seed: int, size: tuple[int, int]) -> torch.Tensor:
-        shape = (1, self.unet.config.in_channels, size[1] // self.vae_scale_factor, size[0] // self.vae_scale_factor)
-        noise = torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed))
-        return noise.to(self.device) * self.scheduler.init_noise_sigma
+        return self.family.initial_noise(self, seed, size)
+
+    @property
+    def denoiser(self) -> torch.nn.Module:
+        """The U-Net, or a flow model's transformer: what the attention edits go on."""
+        return self.family.denoiser(self)
 
     @property
     def native_size(self) -> int:
-        return self.unet.config.sample_size * self.vae_scale_factor
+        return self.family.native_size(self)
 
     @property
     def size_multiple(self) -> int:
-        return self.vae_scale_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)
+        return self.family.size_multiple(self)
 
     def predict_noise(
         self, latents: torch.Tensor, timestep: int, embeddings: torch.Tensor, alpha: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """The U-Net's noise prediction (converted from v for v-prediction models, with `alpha` the latents'
-        cumulative alpha, by default the timestep's); every call is counted in the ledger."""
+        """The denoiser's noise prediction (converted from v or a flow's velocity, with `alpha` the latents'
+        cumulative alpha, by default the timestep's; `families.py`); every call is counted in the ledger."""
         if embeddings.shape[0] != latents.shape[0]:
             embeddings = embeddings.expand(latents.shape[0], -1, -1)
         current_ledger().record_unet(latents.shape[0])
-        dtype = self.unet.dtype
-        inputs = self.family.unet_kwargs(self, embeddings.to(dtype), latents)
-        out = self.unet(latents.to(dtype), timestep, **inputs).sample
-        alpha = self.scheduler.alphas_cumprod[int(timestep)] if alpha is None else alpha
-        return noise_from_output(out.to(latents.dtype), latents, alpha, self.scheduler.config.prediction_type)
+        return self.family.predict_noise(self, latents, timestep, embeddings, alpha)
 
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
         """One embedding tensor per prompt, as the model's family makes it (`families.py`)."""
@@ -261,13 +257,19 @@ class ColorEditPipeline(DiffusionPipeline):
     def encode_image(self, image: Image.Image) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
         latent = self.vae.encode(pixels.to(self.device, self.vae_dtype())).latent_dist.mean
-        return latent.float() * self.vae.config.scaling_factor
+        return (latent.float() - self.latent_shift) * self.vae.config.scaling_factor
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> Image.Image:
-        pixels = self.vae.decode((latents / self.vae.config.scaling_factor).to(self.vae_dtype())).sample
+        latents = latents / self.vae.config.scaling_factor + self.latent_shift
+        pixels = self.vae.decode(latents.to(self.vae_dtype())).sample
         array = (pixels[0].float() / 2 + 0.5).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         return Image.fromarray((array * 255).round().astype(np.uint8))
+
+    @property
+    def latent_shift(self) -> float:
+        """The VAE's latent mean (FLUX's and SD3's `shift_factor`; 0 for SD)."""
+        return self.vae.config.get("shift_factor") or 0.0
 
     def vae_dtype(self) -> torch.dtype:
         """SDXL's VAE overflows in fp16: where the family and the VAE's config say so, it runs in fp32, as

@@ -1,5 +1,5 @@
-"""Tiny random-weight Stable Diffusion components built from configs: the architecture of SD 1.x at a
-fraction of the size, for tests and CPU benchmarks without downloads."""
+"""Tiny random-weight model components built from configs: the architectures of SD 1.x, SDXL, FLUX.1 and SD3
+at a fraction of the size, for tests and CPU benchmarks without downloads."""
 
 from __future__ import annotations
 
@@ -65,17 +65,7 @@ def tiny_components(seed: int = 0, sample_size: int = 8, in_channels: int = 4) -
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
     )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        block_out_channels=(8, 16, 32, 32),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=sample_size * 8,
-    )
+    vae = tiny_vae(sample_size * 8)
     text_encoder = CLIPTextModel(CLIPTextConfig(**TINY_CLIP, bos_token_id=0, eos_token_id=2, pad_token_id=1))
     tokenizer = build_tokenizer(TINY_WORDS, model_max_length=16)
     text_encoder.config.eos_token_id = tokenizer.eos_token_id
@@ -125,4 +115,111 @@ def tiny_xl_components(seed: int = 0, sample_size: int = 8) -> dict:
         text_encoder=CLIPTextModel(config).eval(),
         text_encoder_2=CLIPTextModelWithProjection(config).eval(),
         tokenizer_2=tokenizer,
+    )
+
+
+def tiny_vae(sample_size: int, **layout) -> AutoencoderKL:
+    """The x8, 4-channel VAE of every tiny model (`layout`: a family's own latent shift, scale, quant convs)."""
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        block_out_channels=(8, 16, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=sample_size,
+        **layout,
+    )
+
+
+def tiny_flow_vae(seed: int) -> AutoencoderKL:
+    """A flow model's VAE at toy size: no quant convs, a latent shift and scale (FLUX's and SD3's layout)."""
+    torch.manual_seed(seed)
+    layout = dict(shift_factor=0.1, scaling_factor=0.5, use_quant_conv=False, use_post_quant_conv=False)
+    return tiny_vae(64, **layout).eval()
+
+
+def tiny_t5(seed: int, width: int):
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    config = T5Config(vocab_size=600, d_model=width, d_kv=8, d_ff=2 * width, num_layers=2, num_heads=4)
+    return T5EncoderModel(config).eval()
+
+
+def tiny_flux_components(seed: int = 0) -> dict:
+    """FLUX.1-dev's components at toy size (64 px): a two-double, two-single-block transformer with the distilled
+    guidance input, CLIP (pooled) and T5 (states) text encoders, the shifted-and-scaled VAE, FLUX's dynamic shift."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxTransformer2DModel
+
+    parts = tiny_components(seed)
+    torch.manual_seed(seed + 1)
+    transformer = FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=16,  # 4 latent channels x a 2 x 2 patch
+        num_layers=2,
+        num_single_layers=2,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=TINY_CLIP["hidden_size"],
+        guidance_embeds=True,
+        axes_dims_rope=(4, 6, 6),
+    )
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15, base_image_seq_len=4, max_image_seq_len=64
+    )
+    return dict(
+        vae=tiny_flow_vae(seed),
+        text_encoder=parts["text_encoder"],
+        tokenizer=parts["tokenizer"],
+        text_encoder_2=tiny_t5(seed + 2, 32),
+        tokenizer_2=parts["tokenizer"],
+        transformer=transformer.eval(),
+        scheduler=scheduler,
+    )
+
+
+def tiny_sd3_components(seed: int = 0) -> dict:
+    """SD3's components at toy size (64 px): a two-block MM-DiT, two CLIP encoders with projections (pooled),
+    T5, the shifted-and-scaled VAE, the flow schedule shifted by 3."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel
+    from transformers import CLIPTextModelWithProjection
+
+    parts = tiny_components(seed)
+    tokenizer = parts["tokenizer"]
+    clip = dict(
+        TINY_CLIP,
+        projection_dim=32,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed + 1)
+    encoders = [CLIPTextModelWithProjection(CLIPTextConfig(**clip)).eval() for _ in range(2)]
+    transformer = SD3Transformer2DModel(
+        sample_size=8,
+        patch_size=2,
+        in_channels=4,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=4,
+        joint_attention_dim=64,  # T5's width; both CLIPs' states (32 + 32) are padded to it
+        caption_projection_dim=32,
+        pooled_projection_dim=64,  # both CLIPs' pooled embeddings
+        out_channels=4,
+        pos_embed_max_size=16,
+    )
+    return dict(
+        vae=tiny_flow_vae(seed),
+        text_encoder=encoders[0],
+        tokenizer=tokenizer,
+        text_encoder_2=encoders[1],
+        tokenizer_2=tokenizer,
+        text_encoder_3=tiny_t5(seed + 2, 64),
+        tokenizer_3=tokenizer,
+        transformer=transformer.eval(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
     )

@@ -13,6 +13,7 @@ from ..branch_names import BranchName
 from ..config import EditConfig
 from .appearance import ReferenceAppearance
 from .base import AttentionEdit, BranchLayout, EditAttnProcessor
+from .mmdit import JointEditAttnProcessor
 from .mutual import MutualSelfAttention
 from .structure import SourceCrossAttentionMaps, SourceStructure
 from .value_alignment import ValueAlignment
@@ -80,3 +81,18 @@ class EditController:
         puts them on)."""
         cross_up = {i for i, block in enumerate(unet.up_blocks) if getattr(block, "has_cross_attention", False)}
         return {name: EditAttnProcessor(self, name, self.edits_for(name, cross_up)) for name in unet.attn_processors}
+
+    def joint_processors(self, transformer, text_first: bool) -> dict:
+        """A processor for every joint (text and image) attention of a flow transformer (`mmdit.py`): the
+        source's structure on the image tokens (step 5) and the target's text Values aligned to the reference's
+        (step 4), in every joint block (FLUX's single-stream blocks and SD3.5's image-only attn2 keep theirs)."""
+        config, processors = self.config, {}
+        for name in transformer.attn_processors:
+            if not (name.startswith("transformer_blocks.") and name.endswith(".attn.processor")):
+                continue
+            self_edits: list[AttentionEdit] = [SourceStructure(self)] if config.self_attn_replace else []
+            if config.mutual_self_attn:
+                self_edits.append(MutualSelfAttention(self))
+            cross_edits: list[AttentionEdit] = [ValueAlignment(self)] if config.value_align else []
+            processors[name] = JointEditAttnProcessor(self, name, self_edits, cross_edits, text_first)
+        return processors

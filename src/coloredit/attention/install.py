@@ -47,7 +47,7 @@ def one_edit_at_a_time(method):
 
     @functools.wraps(method)
     def edit(self, *args, **kwargs):
-        with unet_lock(self.unet), counting():
+        with unet_lock(self.denoiser), counting():
             return method(self, *args, **kwargs)
 
     return edit

@@ -19,6 +19,8 @@ def run_bench(args: argparse.Namespace) -> int:
         for method in methods.get_methods():
             print(f"{method.name}\t{method.description}")
         print("ip2p\tInstructPix2Pix through diffusers (with --ip2p-model)")
+        print("kontext\tFLUX.1 Kontext through diffusers (with --kontext-model)")
+        print("qwen-edit\tQwen-Image-Edit through diffusers (with --qwen-edit-model)")
         return 0
     if command == "report":
         print(report.write_report(args.results, args.bench, args.grid_samples))
@@ -60,7 +62,12 @@ def run_bench(args: argparse.Namespace) -> int:
     model = args.model or (json.loads(info.read_text())["model"] if info.exists() else None)
     if model is None:
         raise ColorEditError(f"{args.bench} does not say which model built it: pass --model")
-    chosen = methods.get_methods(args.methods.split(",") if args.methods else None, args.ip2p_model)
+    chosen = methods.get_methods(
+        args.methods.split(",") if args.methods else None,
+        args.ip2p_model,
+        kontext_model=args.kontext_model,
+        qwen_edit_model=args.qwen_edit_model,
+    )
     overrides = {"num_inference_steps": args.steps} if args.steps else {}
     overrides.update(vars(preset("paper").with_overrides(args.overrides)) if args.overrides else {})
     overrides = {

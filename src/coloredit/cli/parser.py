@@ -199,6 +199,8 @@ def add_bench_commands(commands) -> None:
     run.add_argument("--methods", help="comma-separated method names (default: all)")
     run.add_argument("--model", help="model (default: the one the benchmark was built with)")
     run.add_argument("--ip2p-model", help="InstructPix2Pix model folder or id (registers method ip2p)")
+    run.add_argument("--kontext-model", help="FLUX.1 Kontext model folder or id (registers method kontext)")
+    run.add_argument("--qwen-edit-model", help="Qwen-Image-Edit model folder or id (registers method qwen-edit)")
     run.add_argument("--steps", type=int, help="denoising steps for every method")
     run.add_argument("--limit", type=int, help="only the first N samples of the manifest (slow methods)")
     run.add_argument(

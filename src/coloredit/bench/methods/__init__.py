@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...errors import ColorEditError
 from .coloredit_presets import DEFAULT, PAPER
 from .free_prompt_editing import FREE_PROMPT_EDITING
-from .instruct_pix2pix import InstructPix2Pix
+from .instruction_editors import EDITOR_OPTIONS, editors
 from .masactrl import MASACTRL
 from .pixel import PIXEL_METHODS
 from .prompt_to_prompt import PROMPT_TO_PROMPT
@@ -16,16 +16,17 @@ METHODS = {
 }
 
 
-def get_methods(names: list[str] | None = None, ip2p_model: str | None = None) -> list:
-    """Methods by name (all registered ones when None); "ip2p" needs its model."""
-    available = dict(METHODS)
-    if ip2p_model:
-        available["ip2p"] = InstructPix2Pix(ip2p_model)
+def get_methods(names: list[str] | None = None, ip2p_model: str | None = None, **editor_models: str | None) -> list:
+    """Methods by name (all registered ones when None); the instruction editors ("ip2p", "kontext",
+    "qwen-edit") need their model (`ip2p_model`, `kontext_model`, `qwen_edit_model`)."""
+    models = {"ip2p": ip2p_model, **{k.removesuffix("_model").replace("_", "-"): v for k, v in editor_models.items()}}
+    available = {**METHODS, **editors(models)}
     if names is None:
         return list(available.values())
     unknown = [n for n in names if n not in available]
     if unknown:
-        hint = " (ip2p needs --ip2p-model)" if "ip2p" in unknown else ""
+        hints = [f"{n} needs {EDITOR_OPTIONS[n]}" for n in unknown if n in EDITOR_OPTIONS]
+        hint = f" ({'; '.join(hints)})" if hints else ""
         raise ColorEditError(f"unknown method(s) {', '.join(unknown)}{hint}; choose from {', '.join(available)}")
     return [available[n] for n in names]
 
