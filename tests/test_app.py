@@ -2,6 +2,7 @@
 Chromium (Playwright) uploads an image, paints the object, picks a color, runs and reads the result."""
 
 import gc
+import os
 import shutil
 import socket
 import zipfile
@@ -164,11 +165,16 @@ def test_an_app_removes_its_own_folder_when_it_goes(scene):
     assert not folder.exists()
 
 
-def test_browser_upload_paint_pick_run(server, scene, tmp_path):
+def test_browser_upload_paint_pick_run(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    from coloredit.toy.render import render
+
     assert CHROMIUM, "the browser test needs Debian's chromium: apt-get install chromium (see the README)"
-    big = np.kron(scene.image, np.ones((6, 6, 1), np.uint8))  # 384 px, so the brush can hit the ball
+    # 384 px, so the brush can hit the ball; rendered at that size, its edge one pixel wide as a camera's is
+    # (a 64 px render blown up 6x would have edges 6 px wide, which the one-pixel outline does not unmix)
+    photo = render(11, shape="ball", color="red", objects=1, pattern=None, jpeg=0, size=384)
+    big, painted_ball = photo.image, photo.mask
     Image.fromarray(big).save(tmp_path / "ball.png")
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -197,11 +203,12 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
         side = min(area["width"], area["height"])
         box = {"x": area["x"] + (area["width"] - side) / 2, "y": area["y"] + (area["height"] - side) / 2}
         box["width"] = box["height"] = side
-        ys, xs = np.nonzero(scene.mask)
-        top, bottom = ys.min() / 64, (ys.max() + 1) / 64
+        ys, xs = np.nonzero(painted_ball)
+        size = painted_ball.shape[0]
+        top, bottom = ys.min() / size, (ys.max() + 1) / size
         for row in np.linspace(top + 0.03, bottom - 0.03, 16):  # paint the ball in strokes, as a person would
-            inside = xs[ys == int(row * 64)]
-            x0, x1 = (inside.min() + 1.5) / 64, (inside.max() - 0.5) / 64
+            inside = xs[ys == int(row * size)]
+            x0, x1 = (inside.min() + 9) / size, (inside.max() - 3) / size
             page.mouse.move(box["x"] + box["width"] * x0, box["y"] + box["height"] * row)
             page.mouse.down()
             page.mouse.move(box["x"] + box["width"] * x1, box["y"] + box["height"] * row, steps=10)
@@ -215,7 +222,8 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
             link.click()
         path = tmp_path / "downloaded.png"
         download.value.save_as(path)
-        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        # `COLOREDIT_APP_SCREENSHOT=docs/app.png` retakes the README's picture of the app from this very run
+        page.screenshot(path=os.environ.get("COLOREDIT_APP_SCREENSHOT", str(tmp_path / "app.png")), full_page=True)
         page.locator("#colors textarea, #colors input").first.fill("blurple")  # bad input after a good edit
         page.locator("#recolor").click()
         page.locator("#info", has_text="unknown color").wait_for(timeout=30_000)
@@ -223,7 +231,6 @@ def test_browser_upload_paint_pick_run(server, scene, tmp_path):
         browser.close()
     edited = np.asarray(Image.open(path).convert("RGB"))
     assert edited.shape == big.shape
-    painted_ball = np.kron(scene.mask, np.ones((6, 6), bool))
     changed = np.abs(edited.astype(int) - big).max(axis=-1) > 30
     assert changed[painted_ball].mean() > 0.5  # the painted ball changed color ...
     far = feather_weights(painted_ball, feather_radius(0.02, painted_ball.shape)) == 0

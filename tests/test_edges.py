@@ -101,9 +101,10 @@ def test_a_brush_spill_on_a_bigger_picture_comes_back_too():
         before.append(iou(given, scene.mask))
         fixed.append(iou(refine_mask(scene.image, given, band=EDGE_BAND), scene.mask))
         after.append(iou(refine_mask(scene.image, given), scene.mask))
-    # measured (medians): 0.74 given, 0.75 with 5 px, 0.99 with 4 % (0.99-1.00). This was 10 px until the
+    # measured (medians): 0.74 given, 0.81 with 5 px (0.75 before the floor in shadow left the sure interior and
+    # large changes on far stronger edges were trusted), 0.99 with 4 % (0.99-1.00). This was 10 px until the
     # floor a brush leaves within twice the band was taken out of the sure interior: 5 px then got to 0.98.
-    assert np.median(before) < 0.8 and np.median(fixed) < 0.8
+    assert np.median(before) < 0.8 and np.median(after) > np.median(fixed) + 0.1
     assert min(after) > 0.95
 
 

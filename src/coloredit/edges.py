@@ -5,13 +5,16 @@ The given mask says roughly where the object is; its pixels say where its edge i
 `EDGE_SHARE` of the image's longer side (at least `EDGE_BAND` pixels: a brush's spill grows with the picture)
 either side of the given outline each pixel goes to the object or to the background by which color model it
 is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings just past the
-band); what is kept is connected to the sure interior. A refinement that moves more than `MAX_CHANGE` of the
-object's area, or whose outline does not lie on stronger edges of the image than the given one's (a mask
-with no visible edge to find), is not trusted and the mask stays as given. Either way the outline then grows
-onto the pixels just past it that are mostly object (`with_mixed_edge`): edge pixels mix object and
-background, so the color models leave them out. The edit's outline unmixing (`outline.py`) then gives the
-pixels on the final edge their share of the object. A photo's box (over `REFINE_PIXELS`) is refined at a
-working size, then only its full-size pixels along that outline are decided, by the same color models.
+band); what is kept is connected to the sure interior, from which the surroundings in shadow (a floor darkened
+under the object, its hue kept) are taken out first. A refinement that moves more than `MAX_CHANGE` of the
+object's area (more than `MAX_CHANGE_ON_EDGES[0]` where its outline lies on edges `MAX_CHANGE_ON_EDGES[1]`
+times stronger: a brush that spilled all round), or whose outline does not lie on stronger edges of the image
+than the given one's (a mask with no visible edge to find), is not trusted and the mask stays as given.
+Either way the outline then grows onto the pixels just past it that are mostly object (`with_mixed_edge`):
+edge pixels mix object and background, so the color models leave them out. The edit's outline unmixing
+(`outline.py`) then gives the pixels on the final edge their share of the object. A photo's box (over
+`REFINE_PIXELS`) is refined at a working size, then only its full-size pixels along that outline are decided,
+by the same color models.
 """
 
 from __future__ import annotations
@@ -30,8 +33,13 @@ RING = 3  # the background model: pixels up to this many bands past the mask
 CLUSTERS = 6  # colors per model: a shaded object and a textured floor have several
 SURE = 3.0  # CIELAB: a pixel this much nearer one side's colors than the other's moves; else the mask decides
 FLOOR_MARGIN = 10.0  # CIELAB: inside the band's reach, a pixel this much nearer the surroundings is not object
+# ... and no pixel of the sure interior is the surroundings in shadow: SHADOW_DARKER (CIELAB L*) darker than one
+# of their colors and SHADOW_MARGIN nearer it than the object's colors in chromaticity (a*, b*) alone (a shadow
+# darkens a floor, keeping its hue; a chromatic object's own shaded side keeps the object's)
+SHADOW_DARKER, SHADOW_MARGIN = 5.0, 15.0
 EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than the given one's, or is not taken
-MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask
+MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask ...
+MAX_CHANGE_ON_EDGES = (0.6, 4.0)  # ... unless it is at most the first and its outline on edges the second x stronger
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
 MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
@@ -100,11 +108,32 @@ def sure_interior(lab: LabOf, mask: np.ndarray, inner: np.ndarray, ring: np.ndar
     where = np.nonzero(inner & ~core)
     if core.sum() < MIN_INTERIOR or not len(where[0]):
         return inner
-    models = [color_clusters(lab[evenly(side)], CLUSTERS) for side in (core, ring)]
+    samples = lab[evenly(core)]
+    models = [color_clusters(samples, CLUSTERS), color_clusters(lab[evenly(ring)], CLUSTERS)]
     to_object, to_background = (distance_to_nearest(lab[where], centers) for centers in models)
     cleaned = inner.copy()
     cleaned[where] = to_background + FLOOR_MARGIN >= to_object
+    kept = np.nonzero(cleaned)
+    cleaned[kept] = ~in_shadow(lab[kept], major_colors(samples, models[0]), models[1])
     return cleaned if cleaned.sum() >= MIN_INTERIOR else inner
+
+
+def major_colors(samples: np.ndarray, centers: np.ndarray, share: float = 0.1) -> np.ndarray:
+    """The `centers` nearest at least `share` of the `samples`: an object's own colors, not a few pixels of
+    floor a brush left deep inside its mask."""
+    nearest = np.argmin(np.linalg.norm(samples[:, None] - centers[None], axis=-1), axis=1)
+    counts = np.bincount(nearest, minlength=len(centers))
+    return centers[counts >= share * len(samples)]
+
+
+def in_shadow(pixels: np.ndarray, object_colors: np.ndarray, surroundings: np.ndarray) -> np.ndarray:
+    """Which CIELAB `pixels` are the surroundings in shadow: SHADOW_DARKER darker than one of their colors and
+    SHADOW_MARGIN nearer it than the object's colors in chromaticity alone."""
+    darker = pixels[:, None, 0] <= surroundings[None, :, 0] - SHADOW_DARKER
+    chroma_to = np.linalg.norm(pixels[:, None, 1:] - surroundings[None, :, 1:], axis=-1)
+    to_surroundings = np.where(darker, chroma_to, np.inf).min(axis=1)
+    to_object = np.linalg.norm(pixels[:, None, 1:] - object_colors[None, :, 1:], axis=-1).min(axis=1)
+    return to_surroundings + SHADOW_MARGIN < to_object
 
 
 def edge_band(shape: tuple[int, ...]) -> int:
@@ -159,11 +188,11 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
     refined = filled(refined) & grown if not _has_holes(mask) else refined
-    # a larger change means the models failed; an outline on weaker edges, that they found no edge: keep the mask
-    trusted = abs(int(refined.sum()) - int(mask.sum())) <= MAX_CHANGE * mask.sum() and _on_stronger_edges(
-        image, refined, mask
-    )
-    return refined if trusted else mask
+    # a larger change means the models failed, unless the new outline lies on far stronger edges (a brush that
+    # spilled all round); an outline on weaker edges, that they found no edge: keep the mask
+    change, gain = abs(int(refined.sum()) - int(mask.sum())) / mask.sum(), _edge_gain(image, refined, mask)
+    limit = MAX_CHANGE_ON_EDGES[0] if gain >= MAX_CHANGE_ON_EDGES[1] else MAX_CHANGE
+    return refined if change <= limit and gain >= EDGE_GAIN else mask
 
 
 def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -> np.ndarray | None:
@@ -241,10 +270,10 @@ def edge_strength(lightness: np.ndarray) -> np.ndarray:
     return np.hypot(ndimage.sobel(lightness, axis=0), ndimage.sobel(lightness, axis=1))
 
 
-def _on_stronger_edges(image: np.ndarray, refined: np.ndarray, given: np.ndarray) -> bool:
-    """Whether the refined outline lies on edges of the image at least `EDGE_GAIN` times the given one's."""
+def _edge_gain(image: np.ndarray, refined: np.ndarray, given: np.ndarray) -> float:
+    """How many times stronger the image's edges are along the refined outline than along the given one."""
     edges = edge_strength(lightness(image))
-    return _along_outline(edges, refined) >= EDGE_GAIN * _along_outline(edges, given)
+    return _along_outline(edges, refined) / max(_along_outline(edges, given), 1e-6)
 
 
 def _along_outline(edges: np.ndarray, mask: np.ndarray) -> float:
