@@ -1,4 +1,4 @@
-"""Model families: what differs between Stable Diffusion generations, behind one small adapter.
+"""Model families: what differs between Stable Diffusion 1.x, 2.x, XL, SD3 and FLUX.1, behind one small adapter.
 
 Why: the method's steps (inversion, the denoising loop, the attention edits) are written for one text
 embedding per prompt and for noise predictions. SD 1.x predicts noise; SD 2.x (768 px) predicts v; SDXL has
