@@ -8,17 +8,19 @@ from pathlib import Path
 
 import torch
 
-from .models import locate
+from .models import default_model, locate
 from .pipeline import ColorEditPipeline
 
 
-def load_pipeline(model: str | Path, device: str | None = None, dtype: str = "auto") -> ColorEditPipeline:
+def load_pipeline(model: str | Path | None, device: str | None = None, dtype: str = "auto") -> ColorEditPipeline:
     """The pipeline of `model` on `device` (default: this process's GPU under a launcher, else the CPU), in
     `dtype` ("auto": float32 on the CPU; on a GPU float16, or bfloat16 for FLUX and SD3, whose activations
     overflow float16's range)."""
     if device is None:
         device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        flow = (Path(locate(model)) / "transformer").is_dir()
-        dtype = "float32" if not device.startswith("cuda") else "bfloat16" if flow else "float16"
+    if dtype == "auto" and device.startswith("cuda"):
+        model = locate(model or default_model())  # once: the loader below takes the folder as it is
+        dtype = "bfloat16" if (Path(model) / "transformer").is_dir() else "float16"
+    elif dtype == "auto":
+        dtype = "float32"
     return ColorEditPipeline.from_pretrained(model, dtype=getattr(torch, dtype)).to(device)

@@ -102,19 +102,21 @@ def split_band(
 
 def sure_interior(lab: LabOf, mask: np.ndarray, inner: np.ndarray, ring: np.ndarray, band: int) -> np.ndarray:
     """The pixels that stay object whatever their color: `inner` (the mask shrunk by the band), less the floor
-    a brush wider than the band leaves in it, pixels outside the core (the mask shrunk by twice the band)
-    nearer the surroundings' colors than the core's by FLOOR_MARGIN. Where the core is too small, `inner`."""
+    a brush wider than the band leaves in it: pixels outside the core (the mask shrunk by twice the band)
+    nearer the surroundings' colors than the core's by FLOOR_MARGIN, and any that are the surroundings in
+    shadow (`in_shadow`). Where the core is too small, `inner`."""
     core = shrunk(mask, 2 * band)
-    where = np.nonzero(inner & ~core)
-    if core.sum() < MIN_INTERIOR or not len(where[0]):
+    inside = np.nonzero(inner)
+    outer = ~core[inside]  # the inner pixels outside the core
+    if core.sum() < MIN_INTERIOR or not outer.any():
         return inner
-    samples = lab[evenly(core)]
+    samples, colors = lab[evenly(core)], lab[inside]
     models = [color_clusters(samples, CLUSTERS), color_clusters(lab[evenly(ring)], CLUSTERS)]
-    to_object, to_background = (distance_to_nearest(lab[where], centers) for centers in models)
-    cleaned = inner.copy()
-    cleaned[where] = to_background + FLOOR_MARGIN >= to_object
-    kept = np.nonzero(cleaned)
-    cleaned[kept] = ~in_shadow(lab[kept], major_colors(samples, models[0]), models[1])
+    to_object, to_background = (distance_to_nearest(colors[outer], centers) for centers in models)
+    keep = ~in_shadow(colors, major_colors(samples, models[0]), models[1])
+    keep[outer] &= to_background + FLOOR_MARGIN >= to_object
+    cleaned = np.zeros_like(inner)
+    cleaned[inside] = keep
     return cleaned if cleaned.sum() >= MIN_INTERIOR else inner
 
 

@@ -95,46 +95,59 @@ class Family:
         return {"encoder_hidden_states": embeddings}
 
 
-class XLFamily(Family):
+class PooledFamily(Family):
+    """Families with a pooled text embedding (XL, SD3, FLUX): it rides along as one more, zero-padded, token of
+    the embedding (`with_pooled`), so every step handles one tensor per prompt; the denoiser gets it apart."""
+
+    def text_states(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return embeddings[:, :-1]
+
+    @staticmethod
+    def pooled(embeddings: torch.Tensor, width: int) -> torch.Tensor:
+        return embeddings[:, -1, :width]
+
+    @staticmethod
+    def clip_states(pipe, prompts: list[str]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Both CLIP encoders' penultimate hidden states side by side, and each one's pooled output (XL, SD3)."""
+        states, pooled = [], []
+        for tokenizer, encoder in ((pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2)):
+            out = encoder(_token_ids(tokenizer, prompts).to(pipe.device), output_hidden_states=True)
+            states.append(out.hidden_states[-2])
+            pooled.append(out[0])
+        return torch.cat(states, dim=-1), pooled
+
+
+class XLFamily(PooledFamily):
     """SDXL base: both encoders' penultimate hidden states side by side, the second's pooled embedding and
-    the size conditioning (diffusers' `StableDiffusionXLPipeline`). The pooled embedding rides along as one
-    more token of the embedding (zero-padded), so every step handles one tensor per prompt; an empty prompt
-    is all zeros when the model says so (`force_zeros_for_empty_prompt`), as diffusers does."""
+    the size conditioning (diffusers' `StableDiffusionXLPipeline`); an empty prompt is all zeros when the model
+    says so (`force_zeros_for_empty_prompt`), as diffusers does."""
 
     name = "Stable Diffusion XL"
     upcast_vae = True
 
     def encode_text(self, pipe, prompts: list[str]) -> torch.Tensor:
-        states, pooled = [], None
-        for tokenizer, encoder in ((pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2)):
-            out = encoder(_token_ids(tokenizer, prompts).to(pipe.device), output_hidden_states=True)
-            states.append(out.hidden_states[-2])
-            pooled = out[0]
-        embeddings = with_pooled(torch.cat(states, dim=-1), pooled)
+        states, pooled = self.clip_states(pipe, prompts)
+        embeddings = with_pooled(states, pooled[-1])
         if pipe.config.get("force_zeros_for_empty_prompt", True):
             embeddings[[i for i, p in enumerate(prompts) if not p]] = 0.0
         return embeddings
 
-    def text_states(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return embeddings[:, :-1]
-
     def unet_kwargs(self, pipe, embeddings: torch.Tensor, latents: torch.Tensor) -> dict:
-        pooled = embeddings[:, -1, : pipe.text_encoder_2.config.projection_dim]
+        pooled = self.pooled(embeddings, pipe.text_encoder_2.config.projection_dim)
         height, width = (side * pipe.vae_scale_factor for side in latents.shape[-2:])
         sizes = torch.tensor([[height, width, 0, 0, height, width]], dtype=embeddings.dtype, device=embeddings.device)
         return {
-            "encoder_hidden_states": embeddings[:, :-1],
+            "encoder_hidden_states": self.text_states(embeddings),
             "added_cond_kwargs": {"text_embeds": pooled, "time_ids": sizes.expand(len(embeddings), -1)},
         }
 
 
-class FlowFamily(Family):
+class FlowFamily(PooledFamily):
     """Flow-matching transformers (SD3, FLUX): their velocity turned into the noise of normalized latents
     (`flow.py`), the transformer fed the path's own x at the latents' level. Text and image tokens share one
     attention (`attention.JointEditAttnProcessor`), and a text token's Values there depend on the image too,
     so a reference is always a row of the batch."""
 
-    upcast_vae = False
     static_text_values = False
     text_first = True  # the joint attention's token order (FLUX: text first; SD3: image first)
     max_t5_tokens = 512
@@ -178,9 +191,7 @@ class FlowFamily(Family):
         return controller.joint_processors(denoiser, self.text_first)
 
     def t5_ids(self, tokenizer, prompts: list[str]) -> torch.Tensor:
-        length = min(tokenizer.model_max_length, self.max_t5_tokens)
-        ids = tokenizer(prompts, padding="max_length", max_length=length, truncation=True, return_tensors="pt")
-        return ids.input_ids
+        return _token_ids(tokenizer, prompts, min(tokenizer.model_max_length, self.max_t5_tokens))
 
 
 class FluxFamily(FlowFamily):
@@ -206,16 +217,13 @@ class FluxFamily(FlowFamily):
             hidden_states=flow.pack(x),
             timestep=sigma.to(x.device, x.dtype).expand(rows),
             guidance=guidance,
-            pooled_projections=embeddings[:, -1, : denoiser.config.pooled_projection_dim],
-            encoder_hidden_states=embeddings[:, :-1],
+            pooled_projections=self.pooled(embeddings, denoiser.config.pooled_projection_dim),
+            encoder_hidden_states=self.text_states(embeddings),
             txt_ids=torch.zeros(embeddings.shape[1] - 1, 3, device=x.device, dtype=x.dtype),
             img_ids=flow.image_ids(height, width, x.device, x.dtype),
             return_dict=False,
         )[0]
         return flow.unpack(out, height, width)
-
-    def text_states(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return embeddings[:, :-1]
 
 
 class SD3Family(FlowFamily):
@@ -227,12 +235,7 @@ class SD3Family(FlowFamily):
     max_t5_tokens = 256
 
     def encode_text(self, pipe, prompts: list[str]) -> torch.Tensor:
-        states, pooled = [], []
-        for tokenizer, encoder in ((pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2)):
-            out = encoder(_token_ids(tokenizer, prompts).to(pipe.device), output_hidden_states=True)
-            states.append(out.hidden_states[-2])
-            pooled.append(out[0])
-        clip = torch.cat(states, dim=-1)
+        clip, pooled = self.clip_states(pipe, prompts)
         if pipe.text_encoder_3 is not None:
             t5 = pipe.text_encoder_3(self.t5_ids(pipe.tokenizer_3, prompts).to(pipe.device))[0]
         else:
@@ -246,13 +249,10 @@ class SD3Family(FlowFamily):
         return denoiser(
             hidden_states=x,
             timestep=(sigma * 1000.0).to(x.device, x.dtype).expand(x.shape[0]),
-            encoder_hidden_states=embeddings[:, :-1],
-            pooled_projections=embeddings[:, -1, : denoiser.config.pooled_projection_dim],
+            encoder_hidden_states=self.text_states(embeddings),
+            pooled_projections=self.pooled(embeddings, denoiser.config.pooled_projection_dim),
             return_dict=False,
         )[0]
-
-    def text_states(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return embeddings[:, :-1]
 
 
 def family_of(pipe) -> Family:
@@ -271,7 +271,7 @@ def with_pooled(states: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
     return torch.cat([hidden, extra], dim=1)
 
 
-def _token_ids(tokenizer, prompts: list[str]) -> torch.Tensor:
-    return tokenizer(
-        prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-    ).input_ids
+def _token_ids(tokenizer, prompts: list[str], length: int | None = None) -> torch.Tensor:
+    """Token ids padded to `length` (default: the tokenizer's own maximum), longer prompts truncated."""
+    length = tokenizer.model_max_length if length is None else length
+    return tokenizer(prompts, padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids

@@ -59,14 +59,15 @@ class FlowSchedule:
         scheduler.set_timesteps(sigmas=self.requested, **options)
         self.sigmas = [float(s) for s in scheduler.sigmas]  # n + 1, the last 0
         self.timesteps = [float(t) for t in scheduler.timesteps]
-        self._alphas = {t: alpha_of(s) for t, s in zip(self.timesteps, self.sigmas, strict=False)}
+        self.levels = [alpha_of(s) for s in self.sigmas]  # each sigma's alpha, the last 1 (clean)
+        self._step_of = {t: step for step, t in enumerate(self.timesteps)}
 
     def alpha(self, timestep: float) -> torch.Tensor:
-        return self._alphas[timestep] if timestep >= 0 else torch.ones(())
+        return self.levels[self._step_of[timestep]] if timestep >= 0 else self.levels[-1]
 
     def alphas(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(alpha at the step's level, alpha at the next, less noisy, one)."""
-        return alpha_of(self.sigmas[step]), alpha_of(self.sigmas[step + 1])
+        return self.levels[step], self.levels[step + 1]
 
     def __len__(self) -> int:
         return len(self.timesteps)

@@ -88,13 +88,7 @@ def tiny_xl_components(seed: int = 0, sample_size: int = 8) -> dict:
     parts = tiny_components(seed, sample_size)
     torch.manual_seed(seed + 1)
     tokenizer = parts["tokenizer"]
-    config = CLIPTextConfig(
-        **TINY_CLIP,
-        projection_dim=32,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = projected_clip_config(tokenizer)
     unet = UNet2DConditionModel(
         sample_size=sample_size,
         layers_per_block=1,
@@ -116,6 +110,13 @@ def tiny_xl_components(seed: int = 0, sample_size: int = 8) -> dict:
         text_encoder_2=CLIPTextModelWithProjection(config).eval(),
         tokenizer_2=tokenizer,
     )
+
+
+def projected_clip_config(tokenizer) -> CLIPTextConfig:
+    """The tiny CLIP text encoder's config with a 32-wide projection (a pooled embedding: XL's second encoder,
+    both of SD3's), its special tokens the tokenizer's."""
+    special = dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    return CLIPTextConfig(**TINY_CLIP, projection_dim=32, pad_token_id=tokenizer.pad_token_id, **special)
 
 
 def tiny_vae(sample_size: int, **layout) -> AutoencoderKL:
@@ -190,15 +191,8 @@ def tiny_sd3_components(seed: int = 0) -> dict:
 
     parts = tiny_components(seed)
     tokenizer = parts["tokenizer"]
-    clip = dict(
-        TINY_CLIP,
-        projection_dim=32,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
     torch.manual_seed(seed + 1)
-    encoders = [CLIPTextModelWithProjection(CLIPTextConfig(**clip)).eval() for _ in range(2)]
+    encoders = [CLIPTextModelWithProjection(projected_clip_config(tokenizer)).eval() for _ in range(2)]
     transformer = SD3Transformer2DModel(
         sample_size=8,
         patch_size=2,

@@ -42,18 +42,17 @@ class JointEditAttnProcessor:
         **kwargs,
     ):
         heads = attn.heads
-        image = [self.split_heads(attn, p(hidden_states), heads) for p in (attn.to_q, attn.to_k, attn.to_v)]
+        image = [self.split_heads(p(hidden_states), heads) for p in (attn.to_q, attn.to_k, attn.to_v)]
         image[0], image[1] = self.normed(attn.norm_q, image[0]), self.normed(attn.norm_k, image[1])
         text = None
         if encoder_hidden_states is not None:
             projections = (attn.add_q_proj, attn.add_k_proj, attn.add_v_proj)
-            text = [self.split_heads(attn, p(encoder_hidden_states), heads) for p in projections]
+            text = [self.split_heads(p(encoder_hidden_states), heads) for p in projections]
             text[0], text[1] = self.normed(attn.norm_added_q, text[0]), self.normed(attn.norm_added_k, text[1])
 
-        image[:3] = self.edited(self.self_edits, image, attention_mask)[:3]
+        image = self.edited(self.self_edits, *image, attention_mask)
         if text is not None:
-            edited = self.edited(self.cross_edits, [image[0], text[1], text[2]], attention_mask)
-            image[0], text[1], text[2] = edited[:3]
+            image[0], text[1], text[2] = self.edited(self.cross_edits, image[0], text[1], text[2], attention_mask)
 
         order = [text, image] if self.text_first else [image, text]
         query, key, value = (torch.cat([part[i] for part in order if part is not None], dim=2) for i in range(3))
@@ -74,16 +73,16 @@ class JointEditAttnProcessor:
             return image_out, text_out  # SD3's last block: the text stream ends here
         return image_out, attn.to_add_out(text_out.contiguous())
 
-    def edited(self, edits: list[AttentionEdit], view: list[torch.Tensor], mask) -> list:
-        query, key, value = view
+    def edited(self, edits: list[AttentionEdit], query, key, value, mask) -> list[torch.Tensor]:
+        """The view's (query, key, value) after the active edits, in order (the joint edits keep the mask)."""
         for edit in edits:
             if edit.active():
                 query, key, value, mask = edit.apply(query, key, value, mask, None)
                 self.controller.applied[(self.name, edit.kind)] += 1
-        return [query, key, value, mask]
+        return [query, key, value]
 
     @staticmethod
-    def split_heads(attn, x: torch.Tensor, heads: int) -> torch.Tensor:
+    def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
         return x.view(x.shape[0], x.shape[1], heads, -1).transpose(1, 2)
 
     @staticmethod
