@@ -74,7 +74,7 @@ def test_full_resolution_benchmark_times_the_real_commands_side_by_side():
     assert set(result["ratios"]) == {
         "one edit / floor",
         "12 colorways / floor",
-        "one edit / floor at coloredit's PNG settings",
+        "one edit / floor by coloredit's PNG writer",
         "the app's edit / coloredit edit",
     }
     assert all(value > 0 for value in result["seconds"].values())

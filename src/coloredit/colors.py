@@ -103,6 +103,26 @@ def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
 LINEAR_OF_BYTE = srgb_to_linear(np.arange(256) / 255.0)  # the same values, looked up: photos are big
 
 
+class LinearOf:
+    """An 8-bit sRGB image's linear light, looked up where it is read (`linear[where]`): an outline reads a thin
+    band of a large object's box, so the box is never converted whole."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = np.asarray(image)
+        self.shape = self.image.shape
+
+    def __getitem__(self, where) -> np.ndarray:
+        return LINEAR_OF_BYTE[self.image[where]]
+
+
+class LabOf(LinearOf):
+    """An 8-bit sRGB image's CIELAB, converted where it is read (`lab[where]`): a large photo's refinement
+    reads its band and a few thousand samples, not every pixel of the box."""
+
+    def __getitem__(self, where) -> np.ndarray:
+        return rgb_to_lab(self.image[where])
+
+
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1] of linear light (clipped to [0, 1] first)."""
     linear = np.clip(linear, 0.0, 1.0)

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .colors import LINEAR_OF_BYTE, lightness, rgb_to_lab
+from .colors import LabOf, LinearOf, lightness
 from .exact import object_box
 from .outline import Outline
 
@@ -171,7 +171,7 @@ def _refine_box(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray:
         return moved
     near = object_box(moved, MIXED_REACH)  # all the growth reads: not the band's wide reach around the object
     grown = moved.copy()
-    grown[near] = with_mixed_edge(LINEAR_OF_BYTE[image[near]], moved[near], widened(mask, band)[near])
+    grown[near] = with_mixed_edge(LinearOf(image[near]), moved[near], widened(mask, band)[near])
     return grown
 
 
@@ -226,7 +226,7 @@ def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -
     return filled(fine) if not _has_holes(small_mask) else fine
 
 
-def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+def with_mixed_edge(linear: LinearOf, mask: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """The mask grown, one pixel at a time up to `MIXED_STEPS`, onto the pixels just outside it (and within
     `allowed`) that are mostly object: an object's edge pixels mix it with the background, so the color models
     leave them out, yet a mask takes a pixel at least half covered. Their share of object is the outline
@@ -241,17 +241,6 @@ def with_mixed_edge(linear: np.ndarray, mask: np.ndarray, allowed: np.ndarray) -
         mask = mask.copy()
         mask[ys[joins], xs[joins]] = True
     return mask
-
-
-class LabOf:
-    """An 8-bit sRGB image's CIELAB, converted where it is read (`lab[where]`): a large photo's refinement
-    reads its band and a few thousand samples, not every pixel of the box."""
-
-    def __init__(self, image: np.ndarray):
-        self.image = image
-
-    def __getitem__(self, where) -> np.ndarray:
-        return rgb_to_lab(self.image[where])
 
 
 def shrunk(mask: np.ndarray, steps: int) -> np.ndarray:

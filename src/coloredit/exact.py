@@ -271,29 +271,35 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     """Split the masked pixels of an sRGB image (H x W x 3 uint8) into shade, albedo and specular; `hint_rgb`
     (the color the prompt names) picks the main color where the object has several."""
     mask = np.asarray(mask, dtype=bool)
-    pixels = to_linear(np.asarray(image)[mask])
+    object_bytes = np.asarray(image)[mask]
     # the main color is fitted on an even sample of a large object's pixels; each pixel then reads its own
-    sample = pixels[:: -(-len(pixels) // WORKING_PIXELS)]
+    sample = to_linear(object_bytes[:: -(-len(object_bytes) // WORKING_PIXELS)])
     found = _main_direction(sample, hint_rgb)
     direction, achromatic = found.direction, found.achromatic
-    if len(sample) == len(pixels):  # every pixel was in the fit: its last round is theirs
-        lab, which, (shade, fit, main) = found.lab, None, found.last
+    if len(sample) == len(object_bytes):  # every pixel was in the fit: its last round is theirs
+        colors, lab, which, (shade, fit, main) = sample, found.lab, None, found.last
     else:  # a pixel's shade and fit are its color's: computed once per color
-        colors, which = distinct_colors(np.asarray(image)[mask])
+        colors, which = distinct_colors(object_bytes)
         lab = None if achromatic else _lab_of(colors)
         shade, fit, main = _shade_and_fit(colors, found.fitted, achromatic, lab, which)
-    specular = np.zeros(len(pixels))
+
+    def per_pixel(values: np.ndarray) -> np.ndarray:  # a value per color, as one per pixel
+        return values if which is None else values[which]
+
+    specular = np.zeros(len(object_bytes))
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)
-        bright = (fit < 1) & (pixels @ LUMA > 0.6 * lit_now)
+        bright = (fit < 1) & (per_pixel(colors @ LUMA) > 0.6 * lit_now)
         if bright.any():
+            index = np.flatnonzero(bright)
+            bright_colors = colors[index] if which is None else colors[which[index]]
             basis = np.stack([direction, np.ones(3)], axis=1)
-            coef = np.linalg.lstsq(basis, pixels[bright].T, rcond=None)[0].T
+            coef = np.linalg.lstsq(basis, bright_colors.T, rcond=None)[0].T
             unmixed = np.clip(coef, 0, None)
-            bright_lab = lab[bright] if which is None else lab[which[bright]]  # `lab` is per pixel or per color
-            better = _fit_to_model(pixels[bright], unmixed[:, :1] * direction + unmixed[:, 1:], bright_lab)
+            bright_lab = lab[index] if which is None else lab[which[index]]  # `lab` is per pixel or per color
+            better = _fit_to_model(bright_colors, unmixed[:, :1] * direction + unmixed[:, 1:], bright_lab)
             take = better > fit[bright]
-            index = np.flatnonzero(bright)[take]
+            index = index[take]
             shade[index], specular[index], fit[index] = unmixed[take, 0], unmixed[take, 1], better[take]
             main = fit > 0.5
     bumps = _highlight_bumps(shade, mask, main, HIGHLIGHT_BUMP[0 if achromatic else 1])
@@ -306,8 +312,8 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     if achromatic:  # a second color is far off in lightness, or in chroma
         typical = np.median(shade[main])
         far_in_lightness = np.abs(np.log((shade + 1e-4) / (typical + 1e-4))) > 1.6
-        lab, lab_model = (linear_to_lab(np.clip(v, 0.0, 1.0)) for v in (pixels, typical * direction))
-        colorful = np.hypot(lab[:, 1], lab[:, 2]) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
+        lab, lab_model = (linear_to_lab(np.clip(v, 0.0, 1.0)) for v in (colors, typical * direction))
+        colorful = per_pixel(np.hypot(lab[:, 1], lab[:, 2])) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
         fit = np.where(far_in_lightness | colorful, 0.0, 1.0)
     return Decomposition(albedo=direction * lit, shade=shade / lit, specular=specular, fit=_smooth_fit(fit, mask))
 

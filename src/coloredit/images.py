@@ -12,11 +12,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from . import png
 from .errors import ColorEditError
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
-# PNGs are written fast: zlib level 1 over run lengths of PNG's filtered rows, 2.3x faster than PIL's default
-# on a 12 MP photo and about 8 % larger, the same pixels (benchmarks/full_resolution.py)
+# PNGs are written fast: zlib level 1 over run lengths of the filtered rows, the same pixels; 8-bit images on
+# every core (`png.write_png`), others by PIL at these settings (benchmarks/full_resolution.py)
 PNG_OPTIONS = {"compress_level": 1, "compress_type": zlib.Z_RLE}
 
 
@@ -147,7 +148,10 @@ def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False
             options = {"quality": 95} if form == "JPEG" else dict(PNG_OPTIONS) if form == "PNG" else {}
             if image.info.get("icc_profile"):  # the photo's own color profile goes with it
                 options["icc_profile"] = image.info["icc_profile"]
-            image.save(handle, format=form, **options)
+            if form == "PNG" and png.writable(image):
+                png.write_png(image, handle, options.get("icc_profile"))
+            else:
+                image.save(handle, format=form, **options)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a saved image gets the user's usual mode

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .colors import LinearOf
+
 OUTLINE_WINDOW = 2  # inner pixels up to this far from an outline pixel may be the object it shows
 OUTLINE_MATCH = 2e-3  # squared linear-RGB residual: how closely an inner color must explain an outline pixel
 RIM_SHADE = (0.25, 1.25)  # an edge pixel's object part, as a shade of the inner pixel beside it (a ball's rim)
@@ -25,7 +27,8 @@ class Outline:
     takes `alpha` of that inner pixel's change. Which pixels and how much depend on the picture alone, so
     one `Outline` serves every color of a colorway."""
 
-    def __init__(self, linear: np.ndarray, mask: np.ndarray):
+    def __init__(self, linear: np.ndarray | LinearOf, mask: np.ndarray):
+        """`linear`: the picture's linear RGB, or a `colors.LinearOf` its bytes (only the band's reach is read)."""
         from scipy import ndimage
 
         inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
@@ -52,6 +55,12 @@ class Outline:
             self.inner_at.append(inner[y, x])
             self.alphas.append(alpha[:, None])
             self.among_object.append(index[y, x])
+        # the object's pixels `unmix` reads (sorted, in `np.nonzero(mask)` order), and each neighbour's place
+        # among them
+        neighbours = np.concatenate(self.among_object)
+        self.reads = np.unique(neighbours[neighbours >= 0])
+        places = np.where(neighbours >= 0, np.searchsorted(self.reads, neighbours), -1)
+        self.among_object = np.split(places, len(self.among_object))
         scores = np.stack(scores)
         top = scores.max(axis=0)
         self.weights = np.where(np.isfinite(top), np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
@@ -86,8 +95,8 @@ class Outline:
 
     def unmix(self, edited: np.ndarray) -> np.ndarray:
         """The band's pixels (linear RGB, in `np.nonzero(band)` order) when the object's pixels of the picture the
-        outline was read from (the mask's) become `edited` (in `np.nonzero(mask)` order): each by its share of
-        object."""
+        outline was read from (the mask's) become `edited`: those at `reads`, in that order. Each changes by its
+        share of object."""
         changes = []
         for alpha, colors, at in zip(self.alphas, self.neighbour_colors, self.among_object, strict=True):
             change = np.zeros((len(at), 3))

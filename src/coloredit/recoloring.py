@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colors import chunks
+from .colors import LINEAR_OF_BYTE, LinearOf, chunks
 from .config import MATERIALS
 from .exact import DARK_LIT, LUMA, Decomposition, SceneLight, decompose, object_box, smooth_in, to_linear, to_srgb_uint8
 from .outline import Outline
@@ -44,16 +44,17 @@ RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first sh
 # color of its own, above the second it shows it fully
 
 
-def _colored_shade(pixels: np.ndarray, source: Decomposition, mask: np.ndarray) -> np.ndarray:
+def _colored_shade(pixels: np.ndarray, source: Decomposition) -> np.ndarray:
     """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
     the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
     sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
-    object) the departure is noise, and the scalar shade stands alone."""
+    object) the departure is noise, and the scalar shade stands alone. `pixels`: the object's, 8-bit sRGB; kept
+    in single precision (a photo's object has millions of pixels; shading needs no more digits)."""
     share = source.albedo / max(float(source.albedo.max()), 1e-8)
     reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
-    colored = np.empty_like(pixels)
+    colored = np.empty(pixels.shape, dtype=np.float32)
     for part in chunks(len(pixels)):
-        body = np.clip(pixels[part] - source.specular[part, None], 0.0, None)
+        body = np.clip(LINEAR_OF_BYTE[pixels[part]] - source.specular[part, None], 0.0, None)
         expected = np.maximum(source.shade[part, None] * source.albedo, 1e-6)
         departure = np.log(np.clip(body / expected, 0.2, 5.0))
         colored[part] = source.shade[part, None] * np.exp(reliable * departure)
@@ -86,10 +87,10 @@ class Recoloring:
         self.box = object_box(mask, OUTLINE_REACH)
         self.mask = mask[self.box]
         self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
-        linear = to_linear(self.image[self.box])  # not kept: the outline keeps what it reads of it
-        self.pixels = linear[self.mask]
-        self.colored = _colored_shade(self.pixels, self.source, self.mask)
-        self.outline = Outline(linear, self.mask)
+        box = self.image[self.box]
+        self.pixels = box[self.mask]  # 8-bit: linear light is looked up a slice at a time
+        self.colored = _colored_shade(self.pixels, self.source)
+        self.outline = Outline(LinearOf(box), self.mask)
 
     def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
         """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
@@ -114,12 +115,16 @@ class Recoloring:
         highlight = target_lit / max(source.lit_luminance, 1e-6) if self.metal else np.ones(3)
         # a metal's pixels are all the room times its tint (reflections of colored walls are no second color)
         fit = np.ones_like(source.fit) if self.metal else source.fit
-        edited = np.empty_like(self.pixels)
-        for part in chunks(len(edited)):  # a few pixel rows' worth at a time: a photo's temporaries stay small
+
+        def edited(part: slice | np.ndarray) -> np.ndarray:  # the object's pixels `part`, recolored (linear)
             recolored = self.colored[part] * change[part, None] * target_lit + specular[part, None] * highlight
-            edited[part] = fit[part, None] * recolored + (1 - fit[part, None]) * self.pixels[part]
+            return fit[part, None] * recolored + (1 - fit[part, None]) * LINEAR_OF_BYTE[self.pixels[part]]
+
+        pixels = np.empty_like(self.pixels)
+        for part in chunks(len(pixels)):  # a few pixel rows' worth at a time: a photo's temporaries stay small
+            pixels[part] = to_srgb_uint8(edited(part))
         out = self.image.copy()
         box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
-        box[mask] = to_srgb_uint8(edited)
-        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(edited))
+        box[mask] = pixels
+        box[self.outline.band] = to_srgb_uint8(self.outline.unmix(edited(self.outline.reads)))
         return out
