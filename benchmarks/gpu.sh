@@ -3,6 +3,9 @@
 # tool), fp16, random weights; writes $OUT/edit_speed.json, $OUT/edit_speed_sdxl.json and logs. Meant to end
 # well inside 8 minutes (targets: SD 1.4 edit < 3 s, SDXL edit < 10 s on an H100). `bash benchmarks/gpu.sh flux`
 # runs FLUX.1-dev's architecture instead (bf16, 8 steps, floor and fast; needs a 40 GB+ GPU; not yet run).
+# `bash benchmarks/gpu.sh engine` times the exact-color engine and the designer's commands on a 12 MP photo
+# (benchmarks/full_resolution.py: numpy on that machine's cores, no GPU needed; scipy's wheel carried like
+# diffusers' where the image lacks it).
 #
 # The GPU image has torch and transformers but no diffusers; carry its wheel. Once, here:
 #   echo /.whl/ >> .git/info/exclude
@@ -19,6 +22,10 @@ fi
 OUT="${OUT:-out}"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$OUT/gpu.txt"
+if [[ "${1:-}" == "engine" ]]; then
+  timeout 300 python3 benchmarks/full_resolution.py --json | tee "$OUT/full_resolution.json"
+  exit 0
+fi
 if [[ "${1:-}" == "flux" ]]; then  # `bash benchmarks/gpu.sh flux`: FLUX.1-dev's architecture alone, bf16, 1024 px
   timeout 500 python3 benchmarks/edit_speed.py --full-size flux --device cuda --dtype bfloat16 --steps 8 \
     --stages floor,fast --json-out "$OUT/edit_speed_flux.json" 2>&1 | tee "$OUT/edit_speed_flux.log"

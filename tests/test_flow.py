@@ -176,3 +176,19 @@ def test_joint_processor_without_edits_is_diffusers_attention_and_with_them_acts
     blocks = {name for name in blocks if name.endswith(".attn.processor")}
     for kind in ("structure", "value_alignment"):
         assert {name for name, k in counts if k == kind} == blocks
+
+
+def test_model_offload_makes_the_same_edit(folders, photo):
+    """`--offload model` (diffusers' model CPU offload, how a FLUX.1-dev fits a smaller GPU): every model kept off
+    the device until it runs, the edit byte for byte the one of a pipeline on the device."""
+    from coloredit.devices import load_pipeline
+
+    image, mask = photo
+    edits = []
+    for offload in ("none", "model"):
+        pipe = load_pipeline(folders["flux"], "cpu", "auto", offload)
+        pipe.set_progress_bar_config(disable=True)
+        config = preset().replace(num_inference_steps=3, engine="diffusion", mask_refine="off")
+        edits.append(np.asarray(pipe("a red car", mask, image=image, color="#2050c0", seed=0, config=config).image))
+        assert hasattr(pipe.transformer, "_hf_hook") == (offload == "model")
+    assert np.array_equal(*edits)

@@ -4,12 +4,14 @@ or stops short, SAM and text masks are a pixel or three off, and the old color s
 The given mask says roughly where the object is; its pixels say where its edge is. Within a band of
 `EDGE_SHARE` of the image's longer side (at least `EDGE_BAND` pixels: a brush's spill grows with the picture)
 either side of the given outline each pixel goes to the object or to the background by which color model it
-is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings just past the
-band); what is kept is connected to the sure interior, from which the surroundings in shadow (a floor darkened
-under the object, its hue kept) are taken out first. A refinement that moves more than `MAX_CHANGE` of the
-object's area (more than `MAX_CHANGE_ON_EDGES[0]` where its outline lies on edges `MAX_CHANGE_ON_EDGES[1]`
-times stronger: a brush that spilled all round), or whose outline does not lie on stronger edges of the image
-than the given one's (a mask with no visible edge to find), is not trusted and the mask stays as given.
+is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings a little past the
+band, where a mask that stopped short of the edge leaves none of the object); what is kept is connected to
+the sure interior, from which the surroundings in shadow (a floor darkened under the object, its hue kept)
+are taken out first. A refinement that moves more than `MAX_CHANGE` of the object's area (more than
+`MAX_CHANGE_ON_EDGES[0]` where its outline lies on edges `MAX_CHANGE_ON_EDGES[1]` times stronger: a brush
+that spilled all round, a mask that stopped short all round), or whose outline does not lie on stronger
+edges of the image than the given one's (a mask with no visible edge to find), is not trusted and the mask
+stays as given.
 Either way the outline then grows onto the pixels just past it that are mostly object (`with_mixed_edge`):
 edge pixels mix object and background, so the color models leave them out. The edit's outline unmixing
 (`outline.py`) then gives the pixels on the final edge their share of the object. A photo's box (over
@@ -29,7 +31,8 @@ from .outline import Outline
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
 EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PBR), at any size
-RING = 3  # the background model: pixels up to this many bands past the mask
+RING = 3  # the background model: pixels up to this many bands past the mask ...
+RING_GAP = 0.6  # ... and begins this share of a band past it: a mask short of the edge leaves object pixels there
 CLUSTERS = 6  # colors per model: a shaded object and a textured floor have several
 SURE = 3.0  # CIELAB: a pixel this much nearer one side's colors than the other's moves; else the mask decides
 FLOOR_MARGIN = 10.0  # CIELAB: inside the band's reach, a pixel this much nearer the surroundings is not object
@@ -39,7 +42,8 @@ FLOOR_MARGIN = 10.0  # CIELAB: inside the band's reach, a pixel this much nearer
 SHADOW_DARKER, SHADOW_MARGIN = 5.0, 15.0
 EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than the given one's, or is not taken
 MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask ...
-MAX_CHANGE_ON_EDGES = (0.6, 4.0)  # ... unless it is at most the first and its outline on edges the second x stronger
+MAX_CHANGE_ON_EDGES = (1.0, 1.5)  # ... unless it is at most the first and its outline on edges the second x stronger
+# (a mask a band short of a small object's edge is half its area)
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
 MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
@@ -180,7 +184,7 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
     (a large change, or weaker edges); None where there are no models to fit."""
     inner = shrunk(mask, band)
     grown = widened(mask, band)
-    ring = widened(mask, RING * band) & ~grown
+    ring = widened(mask, RING * band) & ~widened(mask, band + round(RING_GAP * band))
     if inner.sum() < MIN_INTERIOR or ring.sum() < MIN_INTERIOR:
         return None
     lab = LabOf(image)

@@ -70,7 +70,7 @@ class Family:
     def initial_noise(self, pipe, seed: int, size: tuple[int, int]) -> torch.Tensor:
         shape = (1, pipe.unet.config.in_channels, size[1] // pipe.vae_scale_factor, size[0] // pipe.vae_scale_factor)
         noise = torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed))
-        return noise.to(pipe.device) * pipe.scheduler.init_noise_sigma
+        return noise.to(pipe._execution_device) * pipe.scheduler.init_noise_sigma
 
     def predict_noise(self, pipe, latents: torch.Tensor, timestep, embeddings: torch.Tensor, alpha=None):
         dtype = pipe.unet.dtype
@@ -84,7 +84,7 @@ class Family:
         return controller.processors(denoiser)
 
     def encode_text(self, pipe, prompts: list[str]) -> torch.Tensor:
-        ids = _token_ids(pipe.tokenizer, prompts).to(pipe.device)
+        ids = _token_ids(pipe.tokenizer, prompts).to(pipe._execution_device)
         return pipe.text_encoder(ids)[0].float()
 
     def text_states(self, embeddings: torch.Tensor) -> torch.Tensor:
@@ -111,7 +111,7 @@ class PooledFamily(Family):
         """Both CLIP encoders' penultimate hidden states side by side, and each one's pooled output (XL, SD3)."""
         states, pooled = [], []
         for tokenizer, encoder in ((pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2)):
-            out = encoder(_token_ids(tokenizer, prompts).to(pipe.device), output_hidden_states=True)
+            out = encoder(_token_ids(tokenizer, prompts).to(pipe._execution_device), output_hidden_states=True)
             states.append(out.hidden_states[-2])
             pooled.append(out[0])
         return torch.cat(states, dim=-1), pooled
@@ -173,7 +173,7 @@ class FlowFamily(PooledFamily):
     def initial_noise(self, pipe, seed: int, size: tuple[int, int]) -> torch.Tensor:
         """The pipelines' noise (unpacked, drawn on the CPU); the sample starts at x = c(SIGMA_MAX) eps."""
         shape = (1, pipe.vae.config.latent_channels, size[1] // pipe.vae_scale_factor, size[0] // pipe.vae_scale_factor)
-        return torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)).to(pipe.device)
+        return torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)).to(pipe._execution_device)
 
     def predict_noise(self, pipe, latents: torch.Tensor, timestep, embeddings: torch.Tensor, alpha=None):
         """The noise of normalized latents at level `alpha` (default: the timestep's); the transformer is asked
@@ -203,8 +203,8 @@ class FluxFamily(FlowFamily):
     embedded_guidance = 3.5
 
     def encode_text(self, pipe, prompts: list[str]) -> torch.Tensor:
-        pooled = pipe.text_encoder(_token_ids(pipe.tokenizer, prompts).to(pipe.device)).pooler_output
-        states = pipe.text_encoder_2(self.t5_ids(pipe.tokenizer_2, prompts).to(pipe.device))[0]
+        pooled = pipe.text_encoder(_token_ids(pipe.tokenizer, prompts).to(pipe._execution_device)).pooler_output
+        states = pipe.text_encoder_2(self.t5_ids(pipe.tokenizer_2, prompts).to(pipe._execution_device))[0]
         return with_pooled(states, pooled)
 
     def velocity(self, pipe, x: torch.Tensor, sigma: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
@@ -237,10 +237,10 @@ class SD3Family(FlowFamily):
     def encode_text(self, pipe, prompts: list[str]) -> torch.Tensor:
         clip, pooled = self.clip_states(pipe, prompts)
         if pipe.text_encoder_3 is not None:
-            t5 = pipe.text_encoder_3(self.t5_ids(pipe.tokenizer_3, prompts).to(pipe.device))[0]
+            t5 = pipe.text_encoder_3(self.t5_ids(pipe.tokenizer_3, prompts).to(pipe._execution_device))[0]
         else:
             width = pipe.transformer.config.joint_attention_dim
-            t5 = torch.zeros(len(prompts), pipe.tokenizer.model_max_length, width, device=pipe.device)
+            t5 = torch.zeros(len(prompts), pipe.tokenizer.model_max_length, width, device=pipe._execution_device)
         clip = F.pad(clip, (0, t5.shape[-1] - clip.shape[-1]))
         return with_pooled(torch.cat([clip, t5.to(clip.dtype)], dim=-2), torch.cat(pooled, dim=-1))
 

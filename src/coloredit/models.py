@@ -18,6 +18,9 @@ from .errors import ColorEditError
 
 TOY_MODEL = Path(__file__).parent / "assets" / "toy"  # `--model toy`: the shipped toy-world model, offline
 SD_MODEL = "CompVis/stable-diffusion-v1-4"
+# how a model larger than the GPU is held (`devices.load_pipeline`); diffusers' sequential offload is left out: with
+# accelerate 1.16 and torch 2.13 it fails in diffusers' own FluxPipeline too
+OFFLOADS = ("none", "model")
 DEFAULT_RULE = f"$COLOREDIT_MODEL if set, else {SD_MODEL}; 'toy' is the shipped offline toy model"
 REACH_SECONDS = 2.0  # how long the hub gets to answer before we call it unreachable
 

@@ -197,7 +197,7 @@ class ColorEditPipeline(DiffusionPipeline):
     # ---- step 2 ----------------------------------------------------------------------------------
     def latent_region(self, pixel_mask: np.ndarray, source: Source) -> torch.Tensor:
         work_mask = np.asarray(Image.fromarray(pixel_mask).resize(source.work_size, Image.Resampling.NEAREST))
-        return latent_coverage(work_mask, tuple(source.branch.initial_latents.shape[-2:])).to(self.device)
+        return latent_coverage(work_mask, tuple(source.branch.initial_latents.shape[-2:])).to(self._execution_device)
 
     # ---- plain generation (the floor an edit is compared with) -------------------------------------
     @torch.no_grad()
@@ -256,7 +256,7 @@ class ColorEditPipeline(DiffusionPipeline):
     @torch.no_grad()
     def encode_image(self, image: Image.Image) -> torch.Tensor:
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
-        latent = self.vae.encode(pixels.to(self.device, self.vae_dtype())).latent_dist.mean
+        latent = self.vae.encode(pixels.to(self._execution_device, self.vae_dtype())).latent_dist.mean
         return (latent.float() - self.latent_shift) * self.vae.config.scaling_factor
 
     @torch.no_grad()
@@ -280,5 +280,5 @@ class ColorEditPipeline(DiffusionPipeline):
 
     def uncond_per_step(self, inversion: Inversion, empty: torch.Tensor, steps: int) -> torch.Tensor:
         if inversion.uncond_embeddings is not None:
-            return inversion.uncond_embeddings.to(self.device)
+            return inversion.uncond_embeddings.to(self._execution_device)
         return empty.expand(steps, -1, -1)

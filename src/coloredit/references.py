@@ -58,13 +58,13 @@ def prepare_reference(
     weights = torch.ones(1, 1, *latent_hw) if region is None else latent_coverage(region, latent_hw)
     return Branch(
         prompt,
-        inversion.initial_latents.to(pipe.device),
+        inversion.initial_latents.to(pipe._execution_device),
         pipe.encode_text([prompt]),
         pipe.uncond_per_step(inversion, empty, len(schedule)),
-        weights.to(pipe.device),
-        clean=inversion.latents[:1].to(pipe.device),
+        weights.to(pipe._execution_device),
+        clean=inversion.latents[:1].to(pipe._execution_device),
         target_rgb=rgb,
-        trajectory=inversion.latents.to(pipe.device),
+        trajectory=inversion.latents.to(pipe._execution_device),
     )
 
 
@@ -90,7 +90,7 @@ def recolored_source(
         material=config.material,
     )
     clean = pipe.encode_image(Image.fromarray(recolored))
-    trajectory = shifted_trajectory(source.inversion.latents.to(pipe.device), clean, schedule)
+    trajectory = shifted_trajectory(source.inversion.latents.to(pipe._execution_device), clean, schedule)
     prompt = prompt or with_color_word(source.branch.prompt, name_color(rgb))
     s = source.branch
     return Branch(

@@ -41,9 +41,9 @@ def prepare_source(
         raise ColorEditError("the given inversion was made with other timesteps (number of steps)")
     branch = Branch(
         prompt,
-        inversion.initial_latents.to(pipe.device),
+        inversion.initial_latents.to(pipe._execution_device),
         cond,
         pipe.uncond_per_step(inversion, empty, len(schedule)),
-        trajectory=inversion.latents.to(pipe.device),
+        trajectory=inversion.latents.to(pipe._execution_device),
     )
     return Source(branch, work, original, inversion)

@@ -40,19 +40,19 @@ def editor(args: argparse.Namespace, config):
     wherever it can and the model loaded only for an edit that needs it; else the pipeline."""
     attention_mask = getattr(args, "mask_text", None) and not getattr(args, "detector_model", None)
     if attention_mask or config.engine == "diffusion":  # a phrase's mask is read from the model's attention
-        return load_pipeline(args.model, args.device, args.dtype)
+        return load_pipeline(args.model, args.device, args.dtype, args.offload)
     from ..engine import ExactEditor, ModelOnDemand
 
     if config.engine == "exact":
         return ExactEditor()
     where = locate(args.model or default_model())
     check_family(where)  # a family we cannot run is one line now, not after the engine's edits
-    return ModelOnDemand(lambda: load_pipeline(where, args.device, args.dtype), native_size(where))
+    return ModelOnDemand(lambda: load_pipeline(where, args.device, args.dtype, args.offload), native_size(where))
 
 
-def load_pipeline(model: str | None, device: str | None, dtype: str):
+def load_pipeline(model: str | None, device: str | None, dtype: str, offload: str = "none"):
     """The pipeline, its model located first: a model that cannot be had is one line before torch loads."""
     where = locate(model or default_model())
     from ..devices import load_pipeline as load  # here, not at the top: `--help` must not import torch
 
-    return load(where, device, dtype)
+    return load(where, device, dtype, offload)

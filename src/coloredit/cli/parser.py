@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DEFAULT_PRESET, DEFAULT_SAM, ENGINES, INVERSIONS, MASK_REFINES, OUTPUT_PROFILES, PRESETS
-from ..models import DEFAULT_RULE
+from ..models import DEFAULT_RULE, OFFLOADS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +275,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "float32", "float16", "bfloat16"),
         default="auto",
         help="model dtype (auto: float16 on GPU, float32 on CPU)",
+    )
+    parser.add_argument(
+        "--offload",
+        choices=OFFLOADS,
+        default="none",
+        help="model: each model kept in CPU memory until it runs (diffusers' model offload), for models that do "
+        "not fit the GPU together; none (default): all on the device",
     )
 
 
