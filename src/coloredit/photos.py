@@ -201,7 +201,15 @@ def restore_edit(
     `edits` may be made one at a time (a generator): each crop is let go once it is restored."""
     if how is None:
         return list(edits), source, mask
-    return [restore(edited, how) for edited in edits], restore(source, how), restore_mask(mask, how)
+    return [restore(edited, how) for edited in edits], restored_source(source, how), restore_mask(mask, how)
+
+
+def restored_source(source: Image.Image, how: Restore) -> Image.Image:
+    """The edit's source (the photo's crop) as the full photo: the photo as read, not a copy, where putting its own
+    crop back changes nothing (no alpha, no color profile to write back): a photo less in memory."""
+    if how.alpha is None and how.encoded is None and not how.profile:
+        return how.full
+    return restore(source, how)
 
 
 def restore_mask(mask: np.ndarray, how: Restore) -> np.ndarray:
