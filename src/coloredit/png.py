@@ -28,7 +28,6 @@ COLOR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}  # the modes written here (
 SUB_FILTER = 1
 ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KB window, "fastest" (a multiple of 31, as RFC 1950 asks)
 
-
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 WORKERS = min(CORES, 8)
 
@@ -56,7 +55,7 @@ def _bands(image: Image.Image) -> Iterator[bytes]:
         yield filtered.tobytes()
 
 
-def _deflate(raw: bytes, last: bool) -> bytes:
+def _deflate(raw: bytes, last: bool = False) -> bytes:
     compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_RLE)
     return compressor.compress(raw) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
 
@@ -73,19 +72,14 @@ def write_png(image: Image.Image, handle: BinaryIO, icc_profile: bytes | None = 
     handle.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, COLOR_TYPES[image.mode], 0, 0, 0)))
     if icc_profile:
         handle.write(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
-    pool, in_flight, checksum = _pool(), deque(), 1
-    prefix = ZLIB_HEADER  # the stream's header, before the first band
-    bands = _bands(image)
-    band = next(bands)
-    while band is not None:
-        following = next(bands, None)
+    idat = lambda data: handle.write(_chunk(b"IDAT", data))  # noqa: E731  (a stream may span many IDATs)
+    idat(ZLIB_HEADER)
+    in_flight, checksum = deque(), 1
+    for band in _bands(image):
         checksum = zlib.adler32(band, checksum)
-        in_flight.append(pool.submit(_deflate, band, following is None))
-        band = following
-        while len(in_flight) > 2 * WORKERS or (in_flight and band is None):  # written in order
-            data = prefix + in_flight.popleft().result()
-            prefix = b""
-            if band is None and not in_flight:  # the last band: the checksum of every row ends the stream
-                data += struct.pack(">I", checksum)
-            handle.write(_chunk(b"IDAT", data))
+        in_flight.append(_pool().submit(_deflate, band))
+        if len(in_flight) > 2 * WORKERS:  # written in order, a few bands ahead
+            idat(in_flight.popleft().result())
+    ending = _deflate(b"", last=True)  # an empty final block closes the byte-aligned bands' stream
+    idat(b"".join(f.result() for f in in_flight) + ending + struct.pack(">I", checksum))
     handle.write(_chunk(b"IEND", b""))
