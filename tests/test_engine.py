@@ -103,3 +103,25 @@ def test_auto_loads_the_model_only_for_an_edit_that_needs_it(pipe, model_dir, li
     direct = pipe("a black ball", dark.mask, image=dark.image, color="red", config=config, seed=3)
     assert loads == [1] and out.engine == "diffusion" and out.unet["calls"] > 0
     assert np.array_equal(np.asarray(out.image), np.asarray(direct.image))
+
+
+def test_colorways_held_as_the_objects_box_are_the_whole_photo_recolored():
+    """A photo larger than the crop: each colorway, made whole when read (and again when read again), is the
+    recolor of the whole photo at once (`recoloring.recolor`, no crop, nothing held back), every other byte the
+    photo's."""
+    from coloredit.recoloring import recolor
+
+    scene = render(seed=3, size=256)
+    photo = np.zeros((600, 900, 3), np.uint8)
+    photo[...] = (40, 90, 60)
+    photo[200:456, 400:656] = scene.image
+    mask = np.zeros((600, 900), bool)
+    mask[200:456, 400:656] = scene.mask
+    colors = ["navy", "#33cc99", "240,200,40"]
+    out = ExactEditor()("a ball", mask, image=photo, color=colors, config=preset().replace(mask_refine="off"))
+    assert len(out.images) == 3 and out.image.size == (900, 600)
+    for index, rgb in enumerate([(0, 0, 128), (0x33, 0xCC, 0x99), (240, 200, 40)]):
+        expected = recolor(photo, mask, rgb)
+        assert np.array_equal(np.asarray(out.images[index]), expected)
+        assert np.array_equal(np.asarray(out.images[index]), np.asarray(out.images[index]))
+    assert np.array_equal(np.asarray(out.source_image), photo)

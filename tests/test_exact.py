@@ -283,3 +283,23 @@ def test_a_large_objects_pixels_are_read_once_per_distinct_color():
     each = _shade_and_fit(to_linear(pixels), direction, False)
     per_color = _shade_and_fit(colors, direction, False, None, which)
     assert all(np.array_equal(a, b) for a, b in zip(each, per_color, strict=True))
+
+
+def test_filters_run_in_bands_give_the_whole_planes_numbers(monkeypatch):
+    """The object's median fit and Gaussian smoothing, run a band of rows at a time, equal scipy's filters over
+    the whole plane (bands of 3 rows here, so that every band edge is crossed)."""
+    rng = np.random.default_rng(5)
+    ys, xs = np.mgrid[:40, :50]
+    mask = (ys - 20) ** 2 + (xs - 24) ** 2 < 17**2
+    values = rng.random(int(mask.sum()))
+    plane = np.zeros(mask.shape)
+    plane[mask] = values
+    weight = ndimage.gaussian_filter(mask.astype(np.float64), 1.5)
+    whole_gaussian = (ndimage.gaussian_filter(plane, 1.5) / np.maximum(weight, 1e-8))[mask]
+    box = exact.object_box(mask, 2)
+    box_plane = np.zeros(mask[box].shape)
+    box_plane[mask[box]] = values
+    whole_median = ndimage.median_filter(box_plane, size=3)[mask[box]]
+    monkeypatch.setattr(exact, "BAND_PIXELS", 3 * mask.shape[1])
+    np.testing.assert_array_equal(exact.smooth_in(values, mask), whole_gaussian)
+    np.testing.assert_array_equal(exact._smooth_fit(values, mask), whole_median)

@@ -3,8 +3,9 @@ color list, the files, and a labelled contact sheet a designer can judge at a gl
 
 from __future__ import annotations
 
-import os
 import re
+from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,12 +14,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .colors import delta_e00, name_color, parse_color, rgb_to_lab, to_hex
 from .errors import ColorEditError
-from .exact import base_color
+from .exact import WORKING_PIXELS, base_color, object_box
 from .images import check_output, rgb_pixels, save_atomic
 from .light import SceneLight, scene_light
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
-WRITERS = min(4, os.cpu_count() or 1)  # colorways written at once
+WRITERS = 1  # colorways being written while the next is made (each PNG is deflated on every core: `png.py`)
 
 
 def split_colors(text: str) -> list[str]:
@@ -49,7 +50,7 @@ def file_name(index: int, color: str) -> str:
 def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
     """What the edit reached: the object's base color read back from the edited picture, its lit color over
     the light the edit was seen in (`seen_in`, the source's), as hex, and its CIEDE2000 to the target."""
-    reached = base_color(rgb_pixels(image), mask, scene_light=seen_in)
+    reached = base_color(*_object_part(image, mask), scene_light=seen_in)
     wanted = parse_color(target)
     error = delta_e00(rgb_to_lab(np.array(reached) / 255.0), rgb_to_lab(np.array(wanted) / 255.0))
     return {
@@ -60,14 +61,25 @@ def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLi
     }
 
 
-def contact_sheet(source: Image.Image, images: list[Image.Image], labels: list[str]) -> Image.Image:
+def thumbnail(picture: Image.Image) -> Image.Image:
+    """The picture at the contact sheet's height (a thumbnail is its own thumbnail)."""
+    width = max(1, round(picture.width * SHEET_HEIGHT / picture.height))
+    return picture.convert("RGB").resize((width, SHEET_HEIGHT), reducing_gap=3.0)
+
+
+def _object_part(image: Image.Image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels and mask of the object's box, its corner on the grid `base_color` samples a large object on
+    (`exact.at_working_size`): the same color read, from the box's pixels, not a copy of the whole photo."""
+    step = max(1, int(np.ceil(np.sqrt(mask.sum() / WORKING_PIXELS))))
+    rows, cols = object_box(mask, 0)
+    top, left = rows.start - rows.start % step, cols.start - cols.start % step
+    return rgb_pixels(image.crop((left, top, cols.stop, rows.stop))), mask[top : rows.stop, left : cols.stop]
+
+
+def contact_sheet(source: Image.Image, images: Sequence[Image.Image], labels: list[str]) -> Image.Image:
     """The source and every colorway side by side at one height, each labelled underneath."""
     font = ImageFont.load_default()
-    pictures = [source, *images]
-    scaled = [
-        p.convert("RGB").resize((max(1, round(p.width * SHEET_HEIGHT / p.height)), SHEET_HEIGHT), reducing_gap=3.0)
-        for p in pictures
-    ]
+    scaled = [thumbnail(p) for p in (source, *images)]
     gap, text_height = 8, 30
     width = sum(s.width for s in scaled) + gap * (len(scaled) + 1)
     sheet = Image.new("RGB", (width, SHEET_HEIGHT + text_height + 2 * gap), "white")
@@ -93,7 +105,7 @@ def output_paths(folder: Path, colors: list[str], force: bool) -> list[Path]:
 
 
 def write_colorways(
-    images: list[Image.Image],
+    images: Sequence[Image.Image],
     source: Image.Image,
     mask: np.ndarray,
     colors: list[str],
@@ -102,20 +114,26 @@ def write_colorways(
     light_mode: str = "auto",
 ) -> list[dict]:
     """The colorways and their sheet at `output_paths`, each written atomically; one record per color
-    (file, target and achieved color, read in the source's light as `light_mode` has it)."""
+    (file, target and achieved color, read in the source's light as `light_mode` has it). The colorways are
+    read one at a time (`images` may make each as it is read: `photos.EditPatches`), and no more of them are
+    held than are being written."""
     paths = output_paths(folder, colors, force)
     seen_in = scene_light(rgb_pixels(source), mask, mode=light_mode)
+    records, thumbnails, in_flight = [], [], deque()
     # PNG compression lets go of the interpreter: the files are written on other cores while each colorway's
     # color is read back here
     with ThreadPoolExecutor(WRITERS) as writers:
-        written = [writers.submit(save_atomic, image, path, force) for path, image in zip(paths, images, strict=False)]
-        records = [
-            {"file": str(path), **achieved(image, mask, color, seen_in)}
-            for path, image, color in zip(paths, images, colors, strict=False)
-        ]
+        for index, (path, color) in enumerate(zip(paths, colors, strict=False)):
+            image = images[index]  # made while the one before is written
+            while len(in_flight) >= WRITERS:
+                in_flight.popleft().result()
+            in_flight.append(writers.submit(save_atomic, image, path, force))
+            records.append({"file": str(path), **achieved(image, mask, color, seen_in)})
+            thumbnails.append(thumbnail(image))
+            del image
         labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
-        written.append(writers.submit(save_atomic, contact_sheet(source, images, labels), paths[-1], force))
-        for done in written:
+        in_flight.append(writers.submit(save_atomic, contact_sheet(source, thumbnails, labels), paths[-1], force))
+        for done in in_flight:
             done.result()
     return records
 

@@ -27,6 +27,7 @@ from scipy import ndimage
 
 from .colors import LabOf, LinearOf, lightness
 from .exact import object_box
+from .morphology import eroded, opened
 from .outline import Outline
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
@@ -190,7 +191,7 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
     lab = LabOf(image)
     sure = sure_interior(lab, mask, inner, ring, band)
     refined = split_band(lab, sure, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
-    refined = ndimage.binary_opening(refined) | sure  # no one-pixel whiskers
+    refined = opened(refined) | sure  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
     refined = filled(refined) & grown if not _has_holes(mask) else refined
@@ -224,7 +225,7 @@ def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -
     if inside.sum() < MIN_INTERIOR or surroundings.sum() < MIN_INTERIOR:
         return coarse
     fine = split_band(LabOf(image), inside, surroundings, reach & ~inside, (CLUSTERS, CLUSTERS), coarse, SURE)
-    fine = ndimage.binary_opening(fine) | inside
+    fine = opened(fine) | inside
     labels, _ = ndimage.label(fine)
     fine = np.isin(labels, np.unique(labels[inside]))
     return filled(fine) if not _has_holes(small_mask) else fine
@@ -273,7 +274,7 @@ def _edge_gain(image: np.ndarray, refined: np.ndarray, given: np.ndarray) -> flo
 
 def _along_outline(edges: np.ndarray, mask: np.ndarray) -> float:
     """The mean edge strength on the mask's outline (its pixels next to the background)."""
-    outline = mask & ~ndimage.binary_erosion(mask)
+    outline = mask & ~eroded(mask)
     return float(edges[outline].mean()) if outline.any() else 0.0
 
 

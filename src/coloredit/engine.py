@@ -25,19 +25,23 @@ from .colors import name_color, parse_color, prompt_color, with_color_word
 from .config import EditConfig, preset
 from .edges import refine_mask
 from .images import ImageLike, load_mask, rgb_pixels
-from .outputs import ColorEditOutput
+from .outputs import ColorEditOutput, edited_in_turn
 from .recoloring import Recoloring
 from .validate import check_inputs
 
 SD_NATIVE = 512  # the crop's least size when no model says its own (`ExactEditor`)
 
 
-def object_mask(original: Image.Image, mask: ImageLike, config: EditConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(the mask as given, the mask the edit uses): moved to the object's edge unless `mask_refine` is off."""
-    given = load_mask(mask, original.size)
+def object_mask(
+    original: Image.Image | np.ndarray, mask: ImageLike, config: EditConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the mask as given, the mask the edit uses): moved to the object's edge unless `mask_refine` is off.
+    `original`: the image, or its `rgb_pixels`."""
+    pixels = rgb_pixels(original)
+    given = load_mask(mask, (pixels.shape[1], pixels.shape[0]))
     if config.mask_refine != "auto":
         return given, given
-    return given, refine_mask(rgb_pixels(original), given)
+    return given, refine_mask(pixels, given)
 
 
 def reference_region(image: Image.Image, reference_mask: ImageLike | None, alpha: np.ndarray | None) -> np.ndarray:
@@ -99,14 +103,14 @@ class Outcome(NamedTuple):
 PROGRESS_DELAY = 1.0  # s: a bar shows once an edit has taken this long (a photo's, not a thumbnail's)
 
 
-def _counted(image: Image.Image, bar: tqdm) -> Image.Image:
+def _counted(made, bar: tqdm):
     bar.update()
-    return image
+    return made
 
 
 def exact_edit(
     prompt: str,
-    original: Image.Image,
+    original: Image.Image | np.ndarray,
     given: np.ndarray,
     used: np.ndarray,
     colors: Sequence[str | None],
@@ -118,7 +122,8 @@ def exact_edit(
     progress: dict | None = None,
 ) -> Outcome:
     """The edit by the engine alone where `choose` picks it, through the object's mask as given and as used
-    (`object_mask`): the pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode. Where the
+    (`object_mask`): the pipeline's own steps 2, 3 and 7 with no inversion, no U-Net and no decode, on the image
+    or its `rgb_pixels` (`original`; a photo's crop is let go once it is pixels). Where the
     model must make it, no output, and nothing read that the config alone decides. `progress`: the caller's
     progress-bar settings (diffusers' `set_progress_bar_config`); a bar shows once the edit takes a while."""
     started = time.perf_counter()
@@ -142,10 +147,14 @@ def exact_edit(
             targets = [parse_color(color) for color in colors]
         recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
         bar.update()
-        edits = (_counted(Image.fromarray(recoloring.to(rgb)), bar) for rgb in targets)  # restored as made
+        patches = [_counted(recoloring.patch(rgb), bar) for rgb in targets]
         prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
         change = float(used.sum() / given.sum() - 1.0)
-        edits, source_image, used = photos.restore_edit(edits, original, used, photo)
+        edits = photos.EditPatches(original, photo, patches)  # each made whole, the full photo, when read
+        if photo is not None:
+            source_image, used = photos.restored_source(original, photo), photos.restore_mask(used, photo)
+        else:
+            source_image = original if isinstance(original, Image.Image) else Image.fromarray(original)
     output = ColorEditOutput(
         images=edits,
         source_image=source_image,
@@ -199,18 +208,15 @@ class ExactEditor:
         work, work_mask, how = photos.prepare(
             image, mask, self.native_size, config.crop_to_object, config.output_profile
         )
-        given, used = object_mask(work, work_mask, config)
+        pixels = rgb_pixels(work)
+        del work  # the crop is its pixels now: a photo's crop held once, not twice
+        given, used = object_mask(pixels, work_mask, config)
         choice = (colors, reference, reference_prompt, reference_mask, config, how)
-        return exact_edit(prompt, work, given, used, *choice, progress=self._progress_bar_config).output
+        return exact_edit(prompt, pixels, given, used, *choice, progress=self._progress_bar_config).output
 
     def edit_objects(self, prompt: str, edits: Sequence, image: ImageLike | None = None, seed: int = 0, config=None):
         """Several objects, each edit's output the next one's source (as `ColorEditPipeline.edit_objects`)."""
-        outputs = []
-        for edit in edits:
-            fields = {k: v for k, v in vars(edit).items() if k != "prompt"}
-            outputs.append(self(edit.prompt or prompt, image=image, seed=seed, config=config, **fields))
-            image = outputs[-1].image
-        return outputs
+        return edited_in_turn(self, prompt, edits, image, seed, config)
 
     def set_progress_bar_config(self, **kwargs: object) -> None:
         """The progress bar's settings (tqdm's), as diffusers' pipelines take them: `disable=True` hides it."""

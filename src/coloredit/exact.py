@@ -20,6 +20,7 @@ model earns its place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -163,25 +164,46 @@ def object_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     )
 
 
+BAND_PIXELS = 1 << 20  # a filter over an object's box is run on bands of about this many pixels at a time
+
+
+def filtered_in_bands(
+    values: np.ndarray, inside: np.ndarray, reach: int, smooth: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """`smooth(plane, inside)[inside]`, where `plane` holds `values` at the pixels `inside` (in `np.nonzero`
+    order) and 0 elsewhere, for a filter that reads `reach` rows either side: computed a band of rows at a
+    time, each with the rows its filter reads, so the same numbers, without a photo's box-sized planes."""
+    starts = np.concatenate([[0], np.cumsum(inside.sum(axis=1))])  # where each row's pixels begin in `values`
+    out = np.empty(len(values))
+    rows = max(1, BAND_PIXELS // inside.shape[1])
+    for top in range(0, len(inside), rows):
+        bottom = min(top + rows, len(inside))
+        low, high = max(top - reach, 0), min(bottom + reach, len(inside))
+        plane = np.zeros(inside[low:high].shape)
+        plane[inside[low:high]] = values[starts[low] : starts[high]]
+        band = smooth(plane, inside[low:high])[top - low : bottom - low]
+        out[starts[top] : starts[bottom]] = band[inside[top:bottom]]
+    return out
+
+
 def _smooth_fit(fit: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The fit as a map, with a 3x3 median inside the object: no speckles. (On the object's box, with a
     margin: the same values as on the whole picture, at the object's cost.)"""
     from scipy import ndimage
 
-    box = object_box(mask, 2)
-    plane = np.zeros(mask[box].shape)
-    plane[mask[box]] = fit
-    return ndimage.median_filter(plane, size=3)[mask[box]]
+    inside = mask[object_box(mask, 2)]
+    return filtered_in_bands(fit, inside, 1, lambda plane, _: ndimage.median_filter(plane, size=3))
 
 
 def smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.ndarray:
     """Gaussian smoothing of per-pixel values over the object only (normalized convolution)."""
     from scipy import ndimage
 
-    plane = np.zeros(mask.shape)
-    plane[mask] = values
-    weight = ndimage.gaussian_filter(mask.astype(np.float64), sigma)
-    return (ndimage.gaussian_filter(plane, sigma) / np.maximum(weight, 1e-8))[mask]
+    def normalized(plane: np.ndarray, where: np.ndarray) -> np.ndarray:
+        weight = ndimage.gaussian_filter(where.astype(np.float64), sigma)
+        return ndimage.gaussian_filter(plane, sigma) / np.maximum(weight, 1e-8)
+
+    return filtered_in_bands(values, np.asarray(mask, dtype=bool), int(4.0 * sigma + 0.5), normalized)
 
 
 def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump: float) -> np.ndarray:
@@ -196,11 +218,13 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     side = int(HIGHLIGHT_SPAN * np.sqrt(inside.sum())) | 1
     if side < 3:
         return np.zeros(len(shade), dtype=bool)
-    plane, where = np.full(inside.shape, np.inf), np.zeros(inside.shape, dtype=bool)
+    # single precision: the opening picks values, it computes none (a photo's object box holds millions)
+    plane, where = np.full(inside.shape, np.inf, dtype=np.float32), np.zeros(inside.shape, dtype=bool)
     plane[inside], where[inside] = np.where(main, shade, np.inf), main
     eroded = ndimage.minimum_filter(plane, size=side, mode="nearest")
+    del plane
     eroded[~where] = 0.0
-    opened = ndimage.maximum_filter(eroded, size=side, mode="nearest")[inside]
+    opened = ndimage.maximum_filter(eroded, size=side, mode="nearest")[inside].astype(np.float64)
     # never below the main color's median shade: near-black stripes can fit a dark main color's model, and
     # their zero shade would make every pixel beside them a bump
     return shade > bump * np.maximum(opened, np.median(shade[main]))
@@ -263,6 +287,7 @@ def distinct_colors(srgb_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     photo's object has several times fewer colors than pixels."""
     codes = (srgb_uint8[:, 0].astype(np.int32) << 16) | (srgb_uint8[:, 1].astype(np.int32) << 8) | srgb_uint8[:, 2]
     distinct, which = np.unique(codes, return_inverse=True)
+    which = which.astype(np.int32)  # half the memory: an index per pixel of a photo's object
     channels = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=-1).astype(np.uint8)
     return to_linear(channels), which
 
@@ -309,13 +334,16 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     # one, what the unmixing left in the bumps (on a dark object noise hides a highlight's chromaticity)
     glare = np.clip(shade - LIT_HEADROOM * lit, 0, None) * (1.0 if achromatic else bumps)
     specular, shade = specular + glare, shade - glare
+    del glare  # a photo's object: every per-pixel array let go as soon as it is done with
     if achromatic:  # a second color is far off in lightness, or in chroma
         typical = np.median(shade[main])
         far_in_lightness = np.abs(np.log((shade + 1e-4) / (typical + 1e-4))) > 1.6
         lab, lab_model = (linear_to_lab(np.clip(v, 0.0, 1.0)) for v in (colors, typical * direction))
         colorful = per_pixel(np.hypot(lab[:, 1], lab[:, 2])) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
         fit = np.where(far_in_lightness | colorful, 0.0, 1.0)
-    return Decomposition(albedo=direction * lit, shade=shade / lit, specular=specular, fit=_smooth_fit(fit, mask))
+    fit = _smooth_fit(fit, mask)
+    shade /= lit
+    return Decomposition(albedo=direction * lit, shade=shade, specular=specular, fit=fit)
 
 
 def lit_albedo(

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from . import png
@@ -44,8 +44,11 @@ def load_image(source: ImageLike, what: str = "image") -> Image.Image:
         raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
 
 
-def rgb_pixels(image: Image.Image) -> np.ndarray:
-    """An image's 8-bit RGB pixels as an array, with no intermediate copy where it is RGB already."""
+def rgb_pixels(image: Image.Image | np.ndarray) -> np.ndarray:
+    """An image's 8-bit RGB pixels as an array, with no intermediate copy where it is RGB already (an H x W x 3
+    uint8 array is its own pixels)."""
+    if isinstance(image, np.ndarray):
+        return image
     return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
@@ -59,7 +62,9 @@ def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whol
     background to keep). `what` names it in errors.
     """
     if isinstance(source, np.ndarray) and source.dtype == bool and source.shape == (size[1], size[0]):
-        return _checked(source.copy(), what, whole_ok)  # already the image's mask: nothing to threshold or resize
+        view = source.view()  # already the image's mask: nothing to threshold, resize or copy
+        view.flags.writeable = False
+        return _checked(view, what, whole_ok)
     if isinstance(source, np.ndarray) and source.ndim == 2:
         array = np.asarray(source)
         levels = array.astype(np.float64) * (255.0 if array.dtype == bool or array.max() <= 1 else 1.0)
@@ -72,26 +77,37 @@ def load_mask(source: ImageLike, size: tuple[int, int], what: str = "mask", whol
                 raise ColorEditError(f"{what} not found: {path}")
             try:
                 with Image.open(path) as opened:
-                    image = ImageOps.exif_transpose(opened)
+                    image = displayed(opened)
+                    image.load()
             except (UnidentifiedImageError, OSError) as error:
                 raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
         if image.mode in ("RGBA", "LA") and np.asarray(image.getchannel("A")).min() < 255:
             image = image.getchannel("A")
-        levels = np.asarray(image.convert("L"), dtype=np.float64)
-    between = float(((levels > 25) & (levels < 230)).mean())
+        levels = np.asarray(image if image.mode == "L" else image.convert("L"))  # 8-bit: a photo's mask is large
+    between = float(np.count_nonzero((levels > 25) & (levels < 230)) / levels.size)
     if between > 0.05:
         warnings.warn(
             f"mask: {between:.0%} of its pixels are neither black nor white (a JPEG or soft mask?); thresholded at 50%",
             stacklevel=2,
         )
-    mask_image = Image.fromarray((levels >= 127.5).astype(np.uint8) * 255)
+    on = levels >= 127.5
     width, height = size
-    if abs(mask_image.width * height - mask_image.height * width) > max(width, height, mask_image.width):
+    mask_height, mask_width = on.shape
+    if abs(mask_width * height - mask_height * width) > max(width, height, mask_width):
         raise ColorEditError(
-            f"{what} is {mask_image.width}x{mask_image.height} but the image is {width}x{height}: "
+            f"{what} is {mask_width}x{mask_height} but the image is {width}x{height}: "
             f"the {what} must have the image's aspect ratio"
         )
-    return _checked(np.asarray(mask_image.resize((width, height), Image.Resampling.NEAREST)) > 0, what, whole_ok)
+    if on.shape != (height, width):
+        on = np.asarray(Image.fromarray(on).resize((width, height), Image.Resampling.NEAREST))
+    return _checked(on, what, whole_ok)
+
+
+def displayed(image: Image.Image) -> Image.Image:
+    """The image in its displayed orientation (EXIF), itself where it is so already: a photo is not copied for
+    nothing."""
+    orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return image if orientation == 1 else ImageOps.exif_transpose(image)
 
 
 def _checked(mask: np.ndarray, what: str, whole_ok: bool) -> np.ndarray:

@@ -25,6 +25,7 @@ from .colors import rgb_to_lab
 from .config import DEFAULT_SAM
 from .edges import edge_strength, filled, split_band
 from .errors import ColorEditError
+from .morphology import eroded, opened
 from .validate import check_prompts
 
 DEFAULT_DETECTOR = "IDEA-Research/grounding-dino-tiny"
@@ -58,7 +59,7 @@ def salient_object(image: np.ndarray) -> np.ndarray:
     nearest = np.full(len(flat), np.inf)
     for chunk in np.array_split(samples, max(1, len(samples) // 50)):
         nearest = np.minimum(nearest, np.linalg.norm(flat[:, None] - chunk[None], axis=-1).min(axis=1))
-    foreground = ndimage.binary_opening(nearest.reshape(lab.shape[:2]) > DIFFERENT)
+    foreground = opened(nearest.reshape(lab.shape[:2]) > DIFFERENT)
     parts, count = ndimage.label(foreground)
     if count == 0:
         return np.ones(lab.shape[:2], dtype=bool)
@@ -75,7 +76,7 @@ def mask_confidence(image: np.ndarray, mask: np.ndarray) -> float:
     if not mask.any() or mask.all():
         return 0.0
     edges = edge_strength(rgb_to_lab(np.asarray(image, dtype=np.float64)[..., :3] / 255.0)[..., 0])
-    outline = mask & ~ndimage.binary_erosion(mask)
+    outline = mask & ~eroded(mask)
     support = float(edges[outline].mean() / (np.percentile(edges, 90) + 1e-6))
     return support / (1.0 + support)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colors import LinearOf
+from .morphology import dilated, eroded
 
 OUTLINE_WINDOW = 2  # inner pixels up to this far from an outline pixel may be the object it shows
 OUTLINE_MATCH = 2e-3  # squared linear-RGB residual: how closely an inner color must explain an outline pixel
@@ -29,9 +30,7 @@ class Outline:
 
     def __init__(self, linear: np.ndarray | LinearOf, mask: np.ndarray):
         """`linear`: the picture's linear RGB, or a `colors.LinearOf` its bytes (only the band's reach is read)."""
-        from scipy import ndimage
-
-        inner, outer = ndimage.binary_erosion(mask), ~ndimage.binary_dilation(mask)
+        inner, outer = eroded(mask), ~dilated(mask)
         self.band = ~inner & ~outer
         self.background = background = local_mean(linear, outer, self.band)
         ys, xs = np.nonzero(self.band)

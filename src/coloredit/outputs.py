@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,9 +31,21 @@ class ObjectEdit:
     prompt: str | None = None
 
 
+def edited_in_turn(edit: Callable[..., ColorEditOutput], prompt: str, edits: Sequence[ObjectEdit], image, seed, config):
+    """Several objects by `edit` (a pipeline's call), each edit's output the next one's source, each with its own
+    prompt if given; an output is made whole (`photos.EditPatches`) only where another edit follows."""
+    outputs: list[ColorEditOutput] = []
+    for each in edits:
+        image = outputs[-1].image if outputs else image
+        fields = {k: v for k, v in vars(each).items() if k != "prompt"}
+        outputs.append(edit(each.prompt or prompt, image=image, seed=seed, config=config, **fields))
+    return outputs
+
+
 @dataclass
 class ColorEditOutput:
-    images: list[Image.Image]  # the edits at the input's size, one per target color (colorways), in order
+    images: Sequence[Image.Image]  # the edits at the input's size, one per target color (colorways), in order
+    # (the engine's are made whole as they are read: `photos.EditPatches`)
     source_image: Image.Image  # the input image, or the generated source
     reference_prompts: list[str]
     latents: dict[str, torch.Tensor]  # final latents of each branch: source, target, target1, ...

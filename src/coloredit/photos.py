@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from .errors import ColorEditError
-from .images import ImageLike, load_mask
+from .images import ImageLike, displayed, load_mask
 
 MAX_PIXELS = 64_000_000  # larger photos are refused with one line (PIL's own bomb check is at ~179 MP)
 CONTEXT = 0.5  # context around the object's box, as a share of the box's size on each side
@@ -86,14 +86,14 @@ def read_photo(source: ImageLike | Photo, what: str = "image") -> Photo:
                             "limit: downscale it first"
                         )
                     opened.load()
-                    image = opened.copy()
+                    image = opened  # loaded: leaving the block closes the file only, the pixels stay
         except Image.DecompressionBombError:
             raise ColorEditError(
                 f"{what} {path} is over the {MAX_PIXELS / 1e6:.0f} MP limit: downscale it first"
             ) from None
         except (UnidentifiedImageError, OSError) as error:
             raise ColorEditError(f"{what} {path} is not a readable image ({error.__class__.__name__})") from None
-    image = ImageOps.exif_transpose(image)
+    image = displayed(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         depth = {"F": "32-bit floating point", "I": "32-bit"}.get(image.mode, "16-bit")
         array = np.asarray(image, dtype=np.float64)
@@ -109,7 +109,7 @@ def read_photo(source: ImageLike | Photo, what: str = "image") -> Photo:
     if image.mode == "CMYK":
         notices.append(f"{what}: CMYK converted to RGB, written in sRGB")
         return Photo(_to_srgb(image, profile, what, notices), alpha, notices)
-    image = image.convert("RGB")
+    image = image if image.mode == "RGB" else image.convert("RGB")
     if profile is None or _is_srgb(profile):
         return Photo(image, alpha, notices, profile)
     srgb = _to_srgb(image, profile, what, notices)
@@ -171,19 +171,20 @@ def prepare(
     return work, work_mask, how
 
 
-def restore(edited: Image.Image, how: Restore) -> Image.Image:
-    """The edited crop pasted into the full photo in the photo's own profile (embedded), its alpha put back."""
+def restore(edited: Image.Image, how: Restore, at: tuple[int, int] = (0, 0)) -> Image.Image:
+    """The edited crop pasted into the full photo in the photo's own profile (embedded), its alpha put back;
+    `edited` may be a part of the crop only, its top-left corner `at` (x, y) in the crop (`EditPatches`)."""
     full = how.full.copy()
-    full.paste(edited.convert("RGB"), how.box[:2])
+    left, top = how.box[0] + at[0], how.box[1] + at[1]
+    full.paste(edited if edited.mode == "RGB" else edited.convert("RGB"), (left, top))
     profile = how.profile
     if how.encoded is not None and how.output_profile == "photo":
-        left, top, right, bottom = how.box
-        before = np.asarray(how.full.crop(how.box))
-        after = np.asarray(full.crop(how.box))
-        changed = (before != after).any(axis=-1)
+        region = (left, top, left + edited.width, top + edited.height)
+        after = np.asarray(full.crop(region))
+        changed = (np.asarray(how.full.crop(region)) != after).any(axis=-1)
         pixels = np.array(how.encoded)
-        crop = pixels[top:bottom, left:right]
-        crop[changed] = np.asarray(_from_srgb(Image.fromarray(after), how.profile))[changed]
+        part = pixels[region[1] : region[3], region[0] : region[2]]
+        part[changed] = np.asarray(_from_srgb(Image.fromarray(after), how.profile))[changed]
         full = Image.fromarray(pixels)
     elif how.encoded is not None:  # sRGB asked for: the converted photo carries LittleCMS's sRGB profile
         profile = how.full.info.get("icc_profile")
@@ -192,6 +193,31 @@ def restore(edited: Image.Image, how: Restore) -> Image.Image:
     if profile:
         full.info["icc_profile"] = profile
     return full
+
+
+class EditPatches(Sequence):
+    """An edit's images, each held as the part of the picture it changed and made whole when it is read: a
+    photo's dozen colorways are a dozen object boxes in memory, not a dozen photos. Reading an image twice makes
+    it twice (keep it to use it again)."""
+
+    def __init__(
+        self, source: Image.Image | np.ndarray, how: Restore | None, patches: list[tuple[tuple[int, int], np.ndarray]]
+    ):
+        self.source, self.how, self.patches = source, how, patches  # patches: ((x, y) in the source, RGB pixels)
+
+    def __len__(self) -> int:
+        return len(self.patches)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        at, pixels = self.patches[index]
+        patch = Image.fromarray(pixels)
+        if self.how is not None:
+            return restore(patch, self.how, at)
+        whole = Image.fromarray(self.source) if isinstance(self.source, np.ndarray) else self.source.copy()
+        whole.paste(patch, at)
+        return whole
 
 
 def restore_edit(
@@ -204,12 +230,12 @@ def restore_edit(
     return [restore(edited, how) for edited in edits], restored_source(source, how), restore_mask(mask, how)
 
 
-def restored_source(source: Image.Image, how: Restore) -> Image.Image:
+def restored_source(source: Image.Image | np.ndarray, how: Restore) -> Image.Image:
     """The edit's source (the photo's crop) as the full photo: the photo as read, not a copy, where putting its own
     crop back changes nothing (no alpha, no color profile to write back): a photo less in memory."""
     if how.alpha is None and how.encoded is None and not how.profile:
         return how.full
-    return restore(source, how)
+    return restore(Image.fromarray(source) if isinstance(source, np.ndarray) else source, how)
 
 
 def restore_mask(mask: np.ndarray, how: Restore) -> np.ndarray:

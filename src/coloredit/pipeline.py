@@ -30,7 +30,7 @@ from .inversion import Inversion, InversionCache, NoiseSchedule, guided_ddim, in
 from .joint import denoise_targets, finish
 from .latents import latent_coverage
 from .models import check_family, default_model, locate
-from .outputs import ColorEditOutput, ObjectEdit
+from .outputs import ColorEditOutput, ObjectEdit, edited_in_turn
 from .references import prepare_reference
 from .sources import prepare_source
 from .validate import check_inputs
@@ -179,12 +179,7 @@ class ColorEditPipeline(DiffusionPipeline):
         config: EditConfig | None = None,
     ) -> list[ColorEditOutput]:
         """8. Several objects: each edit's output is the next edit's source; each with its own prompt, if given."""
-        outputs: list[ColorEditOutput] = []
-        for edit in edits:
-            fields = {k: v for k, v in vars(edit).items() if k != "prompt"}
-            outputs.append(self(edit.prompt or prompt, image=image, seed=seed, config=config, **fields))
-            image = outputs[-1].image
-        return outputs
+        return edited_in_turn(self, prompt, edits, image, seed, config)
 
     # ---- step 1 (and the references' inversions) -------------------------------------------------
     def invert(

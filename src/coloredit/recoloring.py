@@ -8,6 +8,8 @@ serves every color of a colorway.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from .colors import LINEAR_OF_BYTE, LinearOf, chunks
@@ -92,10 +94,24 @@ class Recoloring:
         self.colored = _colored_shade(self.pixels, self.source)
         self.outline = Outline(LinearOf(box), self.mask)
 
+    @cached_property
+    def smoothed_shade(self) -> np.ndarray:
+        """The source's shade smoothed over the object, for the colors that brighten a dark one: once per object."""
+        return smooth_in(self.source.shade, self.mask)
+
     def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
         """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
-        if self.empty:
-            return self.image.copy()
+        out = self.image.copy()
+        if not self.empty:
+            (left, top), pixels = self.patch(target_rgb, rendered)
+            out[top : top + len(pixels), left : left + pixels.shape[1]] = pixels
+        return out
+
+    def patch(
+        self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None
+    ) -> tuple[tuple[int, int], np.ndarray]:
+        """((x, y), pixels): the part of `to`'s image that the recolor changes, the object's box, and where it
+        lies; a colorway held in memory at the object's size, not the photo's."""
         source, mask = self.source, self.mask
         target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * self.scene_light.k  # in this light
         shade, specular = source.shade, source.specular
@@ -104,7 +120,7 @@ class Recoloring:
         amplification = (target_lit @ LUMA) / max(source.lit_luminance, 1e-6)
         smoothing = float(np.clip((amplification - 2.0) / 4.0, 0.0, 1.0))
         if smoothing > 0:
-            shade = (1 - smoothing) * shade + smoothing * smooth_in(shade, mask)
+            shade = (1 - smoothing) * shade + smoothing * self.smoothed_shade
         trust = float(np.clip((source.lit_luminance - DARK_LIT[0]) / (DARK_LIT[1] - DARK_LIT[0]), 0.0, 1.0))
         if rendered is not None and trust < 1:
             render = decompose(np.asarray(rendered)[self.box], mask)
@@ -123,8 +139,7 @@ class Recoloring:
         pixels = np.empty_like(self.pixels)
         for part in chunks(len(pixels)):  # a few pixel rows' worth at a time: a photo's temporaries stay small
             pixels[part] = to_srgb_uint8(edited(part))
-        out = self.image.copy()
-        box = out[self.box]  # a view: the object's pixels, then its outline's, are written into the copy
+        box = self.image[self.box].copy()  # the object's pixels, then its outline's, are written into it
         box[mask] = pixels
         box[self.outline.band] = to_srgb_uint8(self.outline.unmix(edited(self.outline.reads)))
-        return out
+        return (self.box[1].start, self.box[0].start), box
