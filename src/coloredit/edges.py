@@ -5,8 +5,10 @@ The given mask says roughly where the object is; its pixels say where its edge i
 `EDGE_SHARE` of the image's longer side (at least `EDGE_BAND` pixels: a brush's spill grows with the picture)
 either side of the given outline each pixel goes to the object or to the background by which color model it
 is nearer (k-means clusters in CIELAB of the mask's sure interior, and of the surroundings a little past the
-band, where a mask that stopped short of the edge leaves none of the object); what is kept is connected to
-the sure interior, from which the surroundings in shadow (a floor darkened under the object, its hue kept)
+band, where a mask that stopped short of the edge leaves none of the object); where neither model is clearly
+nearer, the given mask decides, grown onto the pixels a random walk reaches the object from (`walker.py`: the
+edge between a grey object and a grey floor stops the walk where their colors cannot tell); what is kept is
+connected to the sure interior, from which the surroundings in shadow (a floor darkened under the object, its hue kept)
 are taken out first. A refinement that moves more than `MAX_CHANGE` of the object's area (more than
 `MAX_CHANGE_ON_EDGES[0]` where its outline lies on edges `MAX_CHANGE_ON_EDGES[1]` times stronger: a brush
 that spilled all round, a mask that stopped short all round), or whose outline does not lie on stronger
@@ -27,8 +29,9 @@ from scipy import ndimage
 
 from .colors import LabOf, LinearOf, lightness
 from .exact import object_box
-from .morphology import eroded, opened
+from .morphology import dilated, eroded, opened
 from .outline import Outline
+from .walker import object_share
 
 EDGE_BAND = 5  # px, at least, either side of the given outline where the edge is looked for
 EDGE_SHARE = 0.04  # of the longer side: the 5 px tuned at 128 px (COLORBENCH-PBR), at any size
@@ -45,6 +48,7 @@ EDGE_GAIN = 1.0  # the refined outline must lie on edges this much stronger than
 MAX_CHANGE = 0.35  # a larger change of the object's area means the models failed: keep the given mask ...
 MAX_CHANGE_ON_EDGES = (1.0, 1.5)  # ... unless it is at most the first and its outline on edges the second x stronger
 # (a mask a band short of a small object's edge is half its area)
+WALK_BAND = 8  # px: a wider band is walked on blocks of the image (`reached`)
 MIN_INTERIOR = 25  # px: a smaller sure interior has no color model to trust
 MIXED_STEPS = 2  # px: the outline grows this far at most onto pixels that are mostly object (`with_mixed_edge`)
 MOSTLY_OBJECT = 0.5  # a pixel of the outline is object when its share of object is at least this
@@ -190,7 +194,10 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
         return None
     lab = LabOf(image)
     sure = sure_interior(lab, mask, inner, ring, band)
-    refined = split_band(lab, sure, ring, grown & ~inner, (CLUSTERS, CLUSTERS), prior=mask, margin=SURE)
+    undecided = grown & ~inner
+    # where the color models are not sure, the given mask decides, grown where the object's edge lies beyond it
+    prior = mask | reached(image, undecided, sure, band)
+    refined = split_band(lab, sure, ring, undecided, (CLUSTERS, CLUSTERS), prior=prior, margin=SURE)
     refined = opened(refined) | sure  # no one-pixel whiskers
     labels, _ = ndimage.label(refined)
     refined = np.isin(labels, np.unique(labels[sure]))  # connected to the sure interior
@@ -200,6 +207,32 @@ def _moved_outline(image: np.ndarray, mask: np.ndarray, band: int) -> np.ndarray
     change, gain = abs(int(refined.sum()) - int(mask.sum())) / mask.sum(), _edge_gain(image, refined, mask)
     limit = MAX_CHANGE_ON_EDGES[0] if gain >= MAX_CHANGE_ON_EDGES[1] else MAX_CHANGE
     return refined if change <= limit and gain >= EDGE_GAIN else mask
+
+
+def reached(image: np.ndarray, band: np.ndarray, sure: np.ndarray, width: int) -> np.ndarray:
+    """The pixels of `band` (`width` px either side of an outline in the 8-bit sRGB `image`) that a random walk
+    from them more likely ends in the `sure` interior than outside the band (`walker.object_share`): those the
+    object reaches with no edge in between. A band wider than WALK_BAND is walked on blocks of the image (the
+    walk's cost grows with the band's area, its answer only sets where the color models are unsure)."""
+    step = -(-width // WALK_BAND)
+    if step > 1:
+        height, full_width = band.shape
+        inside, small = _blocks(sure, step, np.all), np.asarray(Image.fromarray(image).reduce(step))
+        found = reached(small, _blocks(band, step, np.any) & ~inside, inside, 1)
+        return np.repeat(np.repeat(found, step, axis=0), step, axis=1)[:height, :full_width] & band
+    lab, near = LabOf(image), dilated(band)
+    values = np.zeros((*band.shape, 3))
+    values[near] = lab[near]
+    found = np.zeros_like(band)
+    found[band] = object_share(values, band, sure) > 0.5
+    return found
+
+
+def _blocks(mask: np.ndarray, step: int, test) -> np.ndarray:
+    """Per `step` x `step` block of `mask` (the last ones padded with False), `test` (np.all, np.any) of its pixels."""
+    height, width = mask.shape
+    padded = np.pad(mask, ((0, -height % step), (0, -width % step)))
+    return test(padded.reshape(len(padded) // step, step, padded.shape[1] // step, step), axis=(1, 3))
 
 
 def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -> np.ndarray | None:
