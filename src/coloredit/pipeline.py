@@ -25,7 +25,7 @@ from .branches import Source
 from .config import EditConfig, preset
 from .errors import ColorEditError
 from .families import OPTIONAL_COMPONENTS, family_of
-from .images import ImageLike, load_mask
+from .images import ImageLike, load_mask, rgb_pixels
 from .inversion import Inversion, InversionCache, NoiseSchedule, guided_ddim, invert_image
 from .joint import denoise_targets, finish
 from .latents import latent_coverage
@@ -125,11 +125,12 @@ class ColorEditPipeline(DiffusionPipeline):
             )
             # 2. Mask (read first, so the engine can look at the object): the object at the image's size, its
             #    outline moved to the object's edge.
-            given, used = engine.object_mask(image, mask, config)
+            pixels = rgb_pixels(image)  # read once, for the mask's refinement and the engine alike
+            given, used = engine.object_mask(pixels, mask, config)
             # 0b. Engine: where the exact-color engine alone makes this very edit, it is the edit, with no
             #     inversion and no U-Net (`engine.py`; the model runs for dark objects, or when asked).
             choice = (colors, reference, reference_prompt, reference_mask, config, photo)
-            chosen = engine.exact_edit(prompt, image, given, used, *choice, getattr(self, "_progress_bar_config", {}))
+            chosen = engine.exact_edit(prompt, pixels, given, used, *choice, getattr(self, "_progress_bar_config", {}))
             if chosen.output is not None:
                 return chosen.output
         # 1. Source: invert the image with its prompt, or generate from prompt + seed.
