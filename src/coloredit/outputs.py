@@ -13,6 +13,7 @@ from PIL import Image
 if TYPE_CHECKING:
     import torch
 
+    from .config import EditConfig
     from .images import ImageLike
     from .inversion import Inversion
 
@@ -31,7 +32,14 @@ class ObjectEdit:
     prompt: str | None = None
 
 
-def edited_in_turn(edit: Callable[..., ColorEditOutput], prompt: str, edits: Sequence[ObjectEdit], image, seed, config):
+def edited_in_turn(
+    edit: Callable[..., ColorEditOutput],
+    prompt: str,
+    edits: Sequence[ObjectEdit],
+    image: ImageLike | None,
+    seed: int,
+    config: EditConfig | None,
+) -> list[ColorEditOutput]:
     """Several objects by `edit` (a pipeline's call), each edit's output the next one's source, each with its own
     prompt if given; an output is made whole (`photos.EditPatches`) only where another edit follows."""
     outputs: list[ColorEditOutput] = []
