@@ -114,7 +114,7 @@ def main() -> None:
         }
         decompose, source = timed(lambda: exact.decompose(image, mask))
         prepare, recoloring = timed(lambda: Recoloring(image, mask, source))
-        per_color = timed(lambda: recoloring.to((32, 64, 224)))[0]
+        per_color = timed(lambda: recoloring.patch((32, 64, 224)))[0]
         edit_argv = ["edit", *common, "--color", COLORS[0], "-o", f"{folder}/e.png"]
         ways_argv = ["colorways", *common, "--colors", ";".join(COLORS), "-o", f"{folder}/ways"]
         peaks = {name: peak_mb(argv) for name, argv in (("edit", edit_argv), ("colorways", ways_argv))}

@@ -76,7 +76,7 @@ def test_a_long_edit_shows_its_progress_and_a_quick_one_or_a_quiet_one_does_not(
     monkeypatch.setattr(engine, "PROGRESS_DELAY", 0.0)  # as if the edit were a photo's
     editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
     shown = capsys.readouterr().err
-    assert "exact color" in shown and "4/4" in shown  # the object read, its recolor prepared, two colors
+    assert "exact color" in shown and "2/2" in shown  # the object read, its recolor prepared (colors: as read)
     editor.set_progress_bar_config(disable=True)
     editor("a red ball", lit_scene.mask, image=lit_scene.image, color=COLORS)
     assert capsys.readouterr().err == ""

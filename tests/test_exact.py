@@ -12,7 +12,7 @@ from coloredit.exact import decompose, lit_albedo
 from coloredit.light import SceneLight, estimate
 from coloredit.masks import salient_object
 from coloredit.measure import appearance, delta_e_object, interior
-from coloredit.recoloring import Recoloring
+from coloredit.recoloring import Recoloring, pasted
 from coloredit.recoloring import recolor as recolor_in_light
 from coloredit.toy.render import draw, render, sample_color
 from coloredit.toy.render import recolor as recolor_spec
@@ -226,13 +226,15 @@ def test_one_recoloring_serves_every_color_of_a_colorway():
     scene = render(SEEDS[1], jpeg=0)
     prepared = Recoloring(scene.image, scene.mask, hint_rgb=hint(scene), scene_light=SceneLight.white())
     for target in [(20, 180, 60), (250, 240, 30), (30, 30, 200), (20, 180, 60)]:
-        assert np.array_equal(prepared.to(target), recolor(scene.image, scene.mask, target, hint_rgb=hint(scene)))
+        assert np.array_equal(
+            pasted(scene.image, prepared.patch(target)), recolor(scene.image, scene.mask, target, hint_rgb=hint(scene))
+        )
     black = render(9, shape="ball", color="black", objects=1, glossy=False, pattern=None, jpeg=0)
     prepared = Recoloring(black.image, black.mask, scene_light=SceneLight.white())
     for target in [(230, 200, 40), (40, 90, 220), (230, 200, 40)]:
         oracle = draw(recolor_spec(black.spec, 0, target)).image
         alone = recolor(black.image, black.mask, target, rendered=oracle)
-        assert np.array_equal(prepared.to(target, rendered=oracle), alone)
+        assert np.array_equal(pasted(black.image, prepared.patch(target, rendered=oracle)), alone)
 
 
 def test_a_large_objects_main_color_is_read_from_a_sample_and_matches_every_pixels_fit(monkeypatch):

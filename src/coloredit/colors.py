@@ -150,7 +150,7 @@ def linear_to_byte(linear: np.ndarray) -> np.ndarray:
     return out
 
 
-CHUNK = 1 << 18  # values (or pixels) a large photo's per-pixel work handles at a time
+CHUNK = 1 << 16  # values (or pixels) a large photo's per-pixel work handles at a time
 
 
 def chunks(count: int, size: int = CHUNK) -> list[slice]:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from tqdm.auto import tqdm
 
 from .colors import delta_e00, name_color, parse_color, rgb_to_lab, to_hex
+from .engine import PROGRESS_DELAY
 from .errors import ColorEditError
 from .exact import WORKING_PIXELS, base_color, object_box
 from .images import check_output, rgb_pixels, save_atomic
@@ -122,7 +124,8 @@ def write_colorways(
     records, thumbnails, in_flight = [], [], deque()
     # PNG compression lets go of the interpreter: the files are written on other cores while each colorway's
     # color is read back here
-    with ThreadPoolExecutor(WRITERS) as writers:
+    bar = tqdm(total=len(colors), desc="colorways", unit="color", delay=PROGRESS_DELAY)
+    with ThreadPoolExecutor(WRITERS) as writers, bar:
         for index, (path, color) in enumerate(zip(paths, colors, strict=False)):
             image = images[index]  # made while the one before is written
             while len(in_flight) >= WRITERS:
@@ -131,6 +134,7 @@ def write_colorways(
             records.append({"file": str(path), **achieved(image, mask, color, seen_in)})
             thumbnails.append(thumbnail(image))
             del image
+            bar.update()
         labels = [f"{r['color']}\nreached {r['achieved_hex']}  dE00 {r['delta_e00']:.1f}" for r in records]
         in_flight.append(writers.submit(save_atomic, contact_sheet(source, thumbnails, labels), paths[-1], force))
         for done in in_flight:

@@ -29,7 +29,7 @@ from scipy import ndimage
 
 from .colors import LabOf, LinearOf, lightness
 from .exact import object_box
-from .morphology import dilated, eroded, opened
+from .morphology import blocks, dilated, eroded, opened
 from .outline import Outline
 from .walker import object_share
 
@@ -217,8 +217,8 @@ def reached(image: np.ndarray, band: np.ndarray, sure: np.ndarray, width: int) -
     step = -(-width // WALK_BAND)
     if step > 1:
         height, full_width = band.shape
-        inside, small = _blocks(sure, step, np.all), np.asarray(Image.fromarray(image).reduce(step))
-        found = reached(small, _blocks(band, step, np.any) & ~inside, inside, 1)
+        inside, small = blocks(sure, step, np.all), np.asarray(Image.fromarray(image).reduce(step))
+        found = reached(small, blocks(band, step, np.any) & ~inside, inside, 1)
         return np.repeat(np.repeat(found, step, axis=0), step, axis=1)[:height, :full_width] & band
     lab, near = LabOf(image), dilated(band)
     values = np.zeros((*band.shape, 3))
@@ -226,13 +226,6 @@ def reached(image: np.ndarray, band: np.ndarray, sure: np.ndarray, width: int) -
     found = np.zeros_like(band)
     found[band] = object_share(values, band, sure) > 0.5
     return found
-
-
-def _blocks(mask: np.ndarray, step: int, test) -> np.ndarray:
-    """Per `step` x `step` block of `mask` (the last ones padded with False), `test` (np.all, np.any) of its pixels."""
-    height, width = mask.shape
-    padded = np.pad(mask, ((0, -height % step), (0, -width % step)))
-    return test(padded.reshape(len(padded) // step, step, padded.shape[1] // step, step), axis=(1, 3))
 
 
 def _coarse_to_fine(image: np.ndarray, mask: np.ndarray, band: int, step: int) -> np.ndarray | None:
@@ -283,16 +276,23 @@ def with_mixed_edge(linear: LinearOf, mask: np.ndarray, allowed: np.ndarray) -> 
 
 def shrunk(mask: np.ndarray, steps: int) -> np.ndarray:
     """`binary_erosion(mask, iterations=steps)` (4-connected, the image's outside as background), in one
-    distance transform instead of `steps` passes."""
-    padded = np.pad(mask, 1)
-    return (ndimage.distance_transform_cdt(padded, metric="taxicab") > steps)[1:-1, 1:-1]
+    distance transform instead of `steps` passes, over the mask's box only (its distances are int32: a
+    photo's crop-sized one would be four times the mask)."""
+    out = np.zeros_like(mask, dtype=bool)
+    if mask.any():
+        box = object_box(mask, 1)  # a ring of background around the mask, or the image's border
+        out[box] = (ndimage.distance_transform_cdt(np.pad(mask[box], 1), metric="taxicab") > steps)[1:-1, 1:-1]
+    return out
 
 
 def widened(mask: np.ndarray, steps: int) -> np.ndarray:
-    """`binary_dilation(mask, iterations=steps)` (4-connected), in one distance transform."""
-    if not mask.any():
-        return mask.copy()
-    return ndimage.distance_transform_cdt(~mask, metric="taxicab") <= steps
+    """`binary_dilation(mask, iterations=steps)` (4-connected), in one distance transform over the mask's box
+    grown by `steps` (nothing past it is that near; a taxicab path between two pixels of a box stays in it)."""
+    out = np.zeros_like(mask, dtype=bool)
+    if mask.any():
+        box = object_box(mask, steps)
+        out[box] = ndimage.distance_transform_cdt(~mask[box], metric="taxicab") <= steps
+    return out
 
 
 def edge_strength(lightness: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -103,11 +104,6 @@ class Outcome(NamedTuple):
 PROGRESS_DELAY = 1.0  # s: a bar shows once an edit has taken this long (a photo's, not a thumbnail's)
 
 
-def _counted(made, bar: tqdm):
-    bar.update()
-    return made
-
-
 def exact_edit(
     prompt: str,
     original: Image.Image | np.ndarray,
@@ -132,8 +128,7 @@ def exact_edit(
         return Outcome(None, why)
     pixels = rgb_pixels(original)
     hint = prompt_color(prompt)
-    count = 1 if reference is not None else len(colors)
-    bar = tqdm(total=2 + count, **{"desc": "exact color", "unit": "step", "delay": PROGRESS_DELAY, **(progress or {})})
+    bar = tqdm(total=2, **{"desc": "exact color", "unit": "step", "delay": PROGRESS_DELAY, **(progress or {})})
     with bar:
         source = exact.decompose(pixels, used, hint)
         bar.update()
@@ -147,10 +142,11 @@ def exact_edit(
             targets = [parse_color(color) for color in colors]
         recoloring = Recoloring(pixels, used, source, scene_light=seen_in, material=config.material)
         bar.update()
-        patches = [_counted(recoloring.patch(rgb), bar) for rgb in targets]
+        patches = [partial(recoloring.patch, rgb) for rgb in targets]  # each color made as it is read
         prompts = [reference_prompt or with_color_word(prompt, name_color(rgb)) for rgb in targets]
         change = float(used.sum() / given.sum() - 1.0)
-        edits = photos.EditPatches(original, photo, patches)  # each made whole, the full photo, when read
+        # each made whole, the full photo, when read (a photo's crop is not kept for it: the recolor holds its box)
+        edits = photos.EditPatches(original if photo is None else None, photo, patches)
         if photo is not None:
             source_image, used = photos.restored_source(original, photo), photos.restore_mask(used, photo)
         else:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .colors import (
     LINEAR_OF_BYTE,
+    chunks,
     hue_distance,
     linear_to_byte,
     linear_to_lab,
@@ -35,6 +36,7 @@ from .colors import (
     rgb_to_lab,
     srgb_to_linear,
 )
+from .morphology import blocks
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
@@ -174,12 +176,12 @@ def filtered_in_bands(
     order) and 0 elsewhere, for a filter that reads `reach` rows either side: computed a band of rows at a
     time, each with the rows its filter reads, so the same numbers, without a photo's box-sized planes."""
     starts = np.concatenate([[0], np.cumsum(inside.sum(axis=1))])  # where each row's pixels begin in `values`
-    out = np.empty(len(values))
+    out = np.empty(len(values), dtype=values.dtype)
     rows = max(1, BAND_PIXELS // inside.shape[1])
     for top in range(0, len(inside), rows):
         bottom = min(top + rows, len(inside))
         low, high = max(top - reach, 0), min(bottom + reach, len(inside))
-        plane = np.zeros(inside[low:high].shape)
+        plane = np.zeros(inside[low:high].shape, dtype=values.dtype)
         plane[inside[low:high]] = values[starts[low] : starts[high]]
         band = smooth(plane, inside[low:high])[top - low : bottom - low]
         out[starts[top] : starts[bottom]] = band[inside[top:bottom]]
@@ -206,6 +208,9 @@ def smooth_in(values: np.ndarray, mask: np.ndarray, sigma: float = 1.5) -> np.nd
     return filtered_in_bands(values, np.asarray(mask, dtype=bool), int(4.0 * sigma + 0.5), normalized)
 
 
+WORKING_PIXELS = 1 << 18  # an object of more pixels has its main color fitted on an even sample of this many
+
+
 def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump: float) -> np.ndarray:
     """Per pixel: part of a highlight, a small bright spot standing `bump` times above the shading around it
     (what a grey-level opening of the `main` color's pixels, HIGHLIGHT_SPAN of the object's size, leaves). A
@@ -221,16 +226,21 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     # single precision: the opening picks values, it computes none (a photo's object box holds millions)
     plane, where = np.full(inside.shape, np.inf, dtype=np.float32), np.zeros(inside.shape, dtype=bool)
     plane[inside], where[inside] = np.where(main, shade, np.inf), main
-    eroded = ndimage.minimum_filter(plane, size=side, mode="nearest")
+    # a large box is opened on blocks of `step` x `step` pixels (their least shade), the span in blocks: an
+    # opening this wide is as smooth as the blocks are small (a photo's object: a few pixels a block)
+    step = int(np.ceil(np.sqrt(inside.size / WORKING_PIXELS)))
+    plane, where = blocks(plane, step, np.min, np.inf), blocks(where, step, np.any)
+    span = -(-side // step) | 1
+    eroded = ndimage.minimum_filter(plane, size=span, mode="nearest")
     del plane
     eroded[~where] = 0.0
-    opened = ndimage.maximum_filter(eroded, size=side, mode="nearest")[inside].astype(np.float64)
+    opened = ndimage.maximum_filter(eroded, size=span, mode="nearest")
+    if step > 1:
+        opened = np.repeat(np.repeat(opened, step, axis=0), step, axis=1)[: inside.shape[0], : inside.shape[1]]
+    opened = opened[inside]
     # never below the main color's median shade: near-black stripes can fit a dark main color's model, and
     # their zero shade would make every pixel beside them a bump
     return shade > bump * np.maximum(opened, np.median(shade[main]))
-
-
-WORKING_PIXELS = 1 << 18  # an object of more pixels has its main color fitted on an even sample of this many
 
 
 def _shade_and_fit(
@@ -242,9 +252,11 @@ def _shade_and_fit(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel: the shade of `pixel = shade * direction` (by projection), how well the pixel fits that model,
     and whether it counts as the main color (all pixels where fewer than three fit). With `which`, `pixels`
-    are distinct colors and `which` says each pixel's (`distinct_colors`)."""
+    are distinct colors and `which` says each pixel's (`distinct_colors`). Shade and fit in single precision:
+    a photo's object has millions of pixels, and 8-bit colors need no more digits."""
     shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
     fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction, lab)
+    shade, fit = shade.astype(np.float32), fit.astype(np.float32)
     if which is not None:
         shade, fit = shade[which], fit[which]
     main = fit > 0.5
@@ -285,9 +297,16 @@ def _main_direction(pixels: np.ndarray, hint_rgb: tuple[int, int, int] | None) -
 def distinct_colors(srgb_uint8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct colors of N x 3 8-bit pixels, in linear light; each pixel's index among them): a large
     photo's object has several times fewer colors than pixels."""
-    codes = (srgb_uint8[:, 0].astype(np.int32) << 16) | (srgb_uint8[:, 1].astype(np.int32) << 8) | srgb_uint8[:, 2]
-    distinct, which = np.unique(codes, return_inverse=True)
-    which = which.astype(np.int32)  # half the memory: an index per pixel of a photo's object
+    codes = srgb_uint8[:, 0].astype(np.int32)  # 0xRRGGBB, built in place: a photo's object has millions
+    codes <<= 8
+    codes |= srgb_uint8[:, 1]
+    codes <<= 8
+    codes |= srgb_uint8[:, 2]
+    distinct = np.unique(codes)
+    # each pixel's color found a slice at a time (np.unique's own inverse takes several int64 copies)
+    which = np.empty(len(codes), dtype=np.int32)
+    for part in chunks(len(codes)):
+        which[part] = np.searchsorted(distinct, codes[part])
     channels = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=-1).astype(np.uint8)
     return to_linear(channels), which
 
@@ -311,10 +330,10 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     def per_pixel(values: np.ndarray) -> np.ndarray:  # a value per color, as one per pixel
         return values if which is None else values[which]
 
-    specular = np.zeros(len(object_bytes))
+    specular = np.zeros(len(object_bytes), dtype=np.float32)
     if not achromatic:  # highlights: small bright spots the shade alone misses, unmixed into shade + white
         lit_now = np.percentile(shade[main], LIT_PERCENTILE)
-        bright = (fit < 1) & (per_pixel(colors @ LUMA) > 0.6 * lit_now)
+        bright = (fit < 1) & per_pixel(colors @ LUMA > 0.6 * lit_now)
         if bright.any():
             index = np.flatnonzero(bright)
             bright_colors = colors[index] if which is None else colors[which[index]]
@@ -332,17 +351,20 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     lit = max(float(np.percentile(shade[body if body.sum() >= 3 else main], LIT_PERCENTILE)), 1e-6)
     # white above LIT_HEADROOM x the lit level: on an achromatic object all of it is highlight; on a chromatic
     # one, what the unmixing left in the bumps (on a dark object noise hides a highlight's chromaticity)
-    glare = np.clip(shade - LIT_HEADROOM * lit, 0, None) * (1.0 if achromatic else bumps)
-    specular, shade = specular + glare, shade - glare
-    del glare  # a photo's object: every per-pixel array let go as soon as it is done with
+    glare = np.clip(shade - np.float32(LIT_HEADROOM * lit), 0, None)  # in place below: a photo's object
+    if not achromatic:
+        glare *= bumps
+    specular += glare
+    shade -= glare
+    del glare
     if achromatic:  # a second color is far off in lightness, or in chroma
         typical = np.median(shade[main])
         far_in_lightness = np.abs(np.log((shade + 1e-4) / (typical + 1e-4))) > 1.6
         lab, lab_model = (linear_to_lab(np.clip(v, 0.0, 1.0)) for v in (colors, typical * direction))
         colorful = per_pixel(np.hypot(lab[:, 1], lab[:, 2])) - np.hypot(*lab_model[1:]) > SECOND_COLOR_CHROMA
         fit = np.where(far_in_lightness | colorful, 0.0, 1.0)
-    fit = _smooth_fit(fit, mask)
-    shade /= lit
+    fit = _smooth_fit(fit.astype(np.float32, copy=False), mask)
+    shade /= np.float32(lit)
     return Decomposition(albedo=direction * lit, shade=shade, specular=specular, fit=fit)
 
 

@@ -1,5 +1,6 @@
 """One-pixel erosion, dilation and opening of a mask by array shifts: scipy's take 10-15x longer on a photo's
-mask, and the mask refinement and every outline make several.
+mask, and the mask refinement and every outline make several; and a map reduced to blocks, for work on a
+photo-sized map that a coarser grid serves.
 
 Each is scipy's (`ndimage.binary_erosion`, `binary_dilation`, `binary_opening` with their default structure,
 the 4-connected cross, and the picture's outside as background), as `tests/test_morphology.py` checks.
@@ -37,3 +38,13 @@ def dilated(mask: np.ndarray) -> np.ndarray:
 def opened(mask: np.ndarray) -> np.ndarray:
     """`mask` less the parts too thin to hold a cross: one-pixel whiskers and specks."""
     return dilated(eroded(mask))
+
+
+def blocks(plane: np.ndarray, step: int, reduce, pad: object = False) -> np.ndarray:
+    """`reduce` (np.all, np.any, np.min) over each `step` x `step` block of a plane, the last ones padded with
+    `pad`: a photo-sized map worked on at a coarser grid."""
+    if step == 1:
+        return plane
+    height, width = plane.shape
+    padded = np.pad(plane, ((0, -height % step), (0, -width % step)), constant_values=pad)
+    return reduce(padded.reshape(len(padded) // step, step, padded.shape[1] // step, step), axis=(1, 3))

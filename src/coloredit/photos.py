@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,15 +195,19 @@ def restore(edited: Image.Image, how: Restore, at: tuple[int, int] = (0, 0)) -> 
     return full
 
 
+Patch = tuple[tuple[int, int], np.ndarray]  # ((x, y) in the picture, the RGB pixels there)
+
+
 class EditPatches(Sequence):
-    """An edit's images, each held as the part of the picture it changed and made whole when it is read: a
-    photo's dozen colorways are a dozen object boxes in memory, not a dozen photos. Reading an image twice makes
-    it twice (keep it to use it again)."""
+    """An edit's images, each made when it is read: its patch, the part of the picture it changes, then the
+    whole picture: a photo's dozen colorways are made and written one at a time, never a dozen photos (nor a
+    dozen object boxes) in memory. Reading an image twice makes it twice (keep it to use it again)."""
 
     def __init__(
-        self, source: Image.Image | np.ndarray, how: Restore | None, patches: list[tuple[tuple[int, int], np.ndarray]]
+        self, source: Image.Image | np.ndarray | None, how: Restore | None, patches: list[Callable[[], Patch]]
     ):
-        self.source, self.how, self.patches = source, how, patches  # patches: ((x, y) in the source, RGB pixels)
+        """`source`: the picture the patches go into where there is no photo to `restore` (`how` None)."""
+        self.source, self.how, self.patches = source, how, patches
 
     def __len__(self) -> int:
         return len(self.patches)
@@ -211,7 +215,7 @@ class EditPatches(Sequence):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        at, pixels = self.patches[index]
+        at, pixels = self.patches[index]()
         patch = Image.fromarray(pixels)
         if self.how is not None:
             return restore(patch, self.how, at)

@@ -39,35 +39,41 @@ def recolor(
     object and background along the outline (one pixel either side of the mask's edge) change by their share
     of object; every other pixel outside the mask is returned unchanged. `source`, the object's `decompose`
     (with `hint_rgb`), saves computing it again. Many colors of one object: `Recoloring`."""
-    return Recoloring(image, mask, source, hint_rgb, scene_light, material).to(target_rgb, rendered)
+    return pasted(image, Recoloring(image, mask, source, hint_rgb, scene_light, material).patch(target_rgb, rendered))
+
+
+def pasted(image: np.ndarray, patch: tuple[tuple[int, int], np.ndarray] | None) -> np.ndarray:
+    """A copy of the image with `Recoloring.patch`'s pixels written in at their place (None: nothing changed)."""
+    out = np.array(image, copy=True)
+    if patch is not None:
+        (left, top), pixels = patch
+        out[top : top + len(pixels), left : left + pixels.shape[1]] = pixels
+    return out
 
 
 RELIABLE_CHANNEL = (0.05, 0.15)  # a channel of the lit color below the first share of its largest shows no light
 # color of its own, above the second it shows it fully
 
 
-def _colored_shade(pixels: np.ndarray, source: Decomposition) -> np.ndarray:
+def _colored_shade(pixels: np.ndarray, shade: np.ndarray, specular: np.ndarray, albedo: np.ndarray) -> np.ndarray:
     """Per pixel and channel, the light on the object relative to its lit part: the scalar shade times how
     the light's color departs from the lit part's there (bounce from a colored wall, a shadow lit by the
     sky). Read in the channels the object reflects well; in those it hardly reflects (the green of a red
-    object) the departure is noise, and the scalar shade stands alone. `pixels`: the object's, 8-bit sRGB; kept
-    in single precision (a photo's object has millions of pixels; shading needs no more digits)."""
-    share = source.albedo / max(float(source.albedo.max()), 1e-8)
+    object) the departure is noise, and the scalar shade stands alone. For some of the object's pixels (8-bit
+    sRGB) and their `decompose` shade and specular, its lit `albedo`: computed a slice at a time, not kept."""
+    share = albedo / max(float(albedo.max()), 1e-8)
     reliable = np.clip((share - RELIABLE_CHANNEL[0]) / (RELIABLE_CHANNEL[1] - RELIABLE_CHANNEL[0]), 0.0, 1.0)
-    colored = np.empty(pixels.shape, dtype=np.float32)
-    for part in chunks(len(pixels)):
-        body = np.clip(LINEAR_OF_BYTE[pixels[part]] - source.specular[part, None], 0.0, None)
-        expected = np.maximum(source.shade[part, None] * source.albedo, 1e-6)
-        departure = np.log(np.clip(body / expected, 0.2, 5.0))
-        colored[part] = source.shade[part, None] * np.exp(reliable * departure)
-    return colored
+    body = np.clip(LINEAR_OF_BYTE[pixels] - specular[:, None], 0.0, None)
+    expected = np.maximum(shade[:, None] * albedo, 1e-6)
+    departure = np.log(np.clip(body / expected, 0.2, 5.0))
+    return shade[:, None] * np.exp(reliable * departure)
 
 
 class Recoloring:
     """One object's recolor, prepared once for all its colors (`recolor` explains the edit): what every color
-    shares, the object's box, its linear pixels, its colored shading and its outline's unmixing, is computed
-    here; `to` then costs a few operations per pixel. Only the object's box (plus OUTLINE_REACH pixels) is
-    read, so the cost follows the object, not the photo."""
+    shares, the object's box and its pixels, and its outline's unmixing, is computed here; `patch` then costs
+    a few operations per pixel. Only the object's box (plus OUTLINE_REACH pixels) is read and kept (a copy, so
+    that a photo's crop need not outlive its recolor), so the cost follows the object, not the photo."""
 
     def __init__(
         self,
@@ -80,38 +86,31 @@ class Recoloring:
     ):
         if material not in MATERIALS:
             raise ValueError(f"material must be one of {', '.join(MATERIALS)}, not {material!r}")
-        self.image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
+        image, mask = np.asarray(image), np.asarray(mask, dtype=bool)
         self.empty = not mask.any()
         if self.empty:
             return
         self.scene_light = scene_light if scene_light is not None else SceneLight.white()
         self.metal = material == "metal" or (material == "auto" and self.scene_light.metal > 0.5)
         self.box = object_box(mask, OUTLINE_REACH)
-        self.mask = mask[self.box]
-        self.source = source if source is not None else decompose(self.image[self.box], self.mask, hint_rgb)
-        box = self.image[self.box]
-        self.pixels = box[self.mask]  # 8-bit: linear light is looked up a slice at a time
-        self.colored = _colored_shade(self.pixels, self.source)
-        self.outline = Outline(LinearOf(box), self.mask)
+        self.mask, self.box_pixels = mask[self.box].copy(), image[self.box].copy()
+        self.source = source if source is not None else decompose(self.box_pixels, self.mask, hint_rgb)
+        self.pixels = self.box_pixels[self.mask]  # 8-bit: linear light is looked up a slice at a time
+        self.outline = Outline(LinearOf(self.box_pixels), self.mask)
 
     @cached_property
     def smoothed_shade(self) -> np.ndarray:
         """The source's shade smoothed over the object, for the colors that brighten a dark one: once per object."""
         return smooth_in(self.source.shade, self.mask)
 
-    def to(self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None) -> np.ndarray:
-        """The image with the object's base color set to `target_rgb`; `rendered`: the model's re-rendering."""
-        out = self.image.copy()
-        if not self.empty:
-            (left, top), pixels = self.patch(target_rgb, rendered)
-            out[top : top + len(pixels), left : left + pixels.shape[1]] = pixels
-        return out
-
     def patch(
         self, target_rgb: tuple[int, int, int], rendered: np.ndarray | None = None
-    ) -> tuple[tuple[int, int], np.ndarray]:
-        """((x, y), pixels): the part of `to`'s image that the recolor changes, the object's box, and where it
-        lies; a colorway held in memory at the object's size, not the photo's."""
+    ) -> tuple[tuple[int, int], np.ndarray] | None:
+        """((x, y), pixels): what the recolor to `target_rgb` changes, the object's box, and where it lies in the
+        image (`pasted` writes it in; None for an empty mask); `rendered`: the model's re-rendering, the image's
+        size. A colorway held in memory at the object's size, not the photo's."""
+        if self.empty:
+            return None
         source, mask = self.source, self.mask
         target_lit = to_linear(np.array(target_rgb, dtype=np.float64)) * self.scene_light.k  # in this light
         shade, specular = source.shade, source.specular
@@ -133,13 +132,14 @@ class Recoloring:
         fit = np.ones_like(source.fit) if self.metal else source.fit
 
         def edited(part: slice | np.ndarray) -> np.ndarray:  # the object's pixels `part`, recolored (linear)
-            recolored = self.colored[part] * change[part, None] * target_lit + specular[part, None] * highlight
+            colored = _colored_shade(self.pixels[part], source.shade[part], source.specular[part], source.albedo)
+            recolored = colored * change[part, None] * target_lit + specular[part, None] * highlight
             return fit[part, None] * recolored + (1 - fit[part, None]) * LINEAR_OF_BYTE[self.pixels[part]]
 
         pixels = np.empty_like(self.pixels)
         for part in chunks(len(pixels)):  # a few pixel rows' worth at a time: a photo's temporaries stay small
             pixels[part] = to_srgb_uint8(edited(part))
-        box = self.image[self.box].copy()  # the object's pixels, then its outline's, are written into it
+        box = self.box_pixels.copy()  # the object's pixels, then its outline's, are written into it
         box[mask] = pixels
         box[self.outline.band] = to_srgb_uint8(self.outline.unmix(edited(self.outline.reads)))
         return (self.box[1].start, self.box[0].start), box
