@@ -194,3 +194,30 @@ def test_an_adobe_rgb_photo_keeps_its_profile_and_its_unedited_pixels(photo, mod
     assert np.abs(shown - srgb_pixels[mask]).max() <= 5
     means = [rgb2lab(pixels.mean(axis=0)[None, None] / 255)[0, 0] for pixels in (shown, srgb_pixels[mask])]
     assert deltaE_ciede2000(*means) < 0.3
+
+
+def test_a_patched_photo_reads_and_writes_as_the_photo_with_its_patch_pasted(tmp_path):
+    """What is written of an edit without making the photo whole (`PatchedPhoto`) is PIL's own pasted image:
+    every crop the PNG writer and a colorway's color read, the PNG's bytes, a JPEG made whole; its contact-sheet
+    thumbnail within one level of resizing the whole (the patch's region resized apart)."""
+    from coloredit.images import save_atomic
+    from coloredit.photos import PatchedPhoto
+
+    rng = np.random.default_rng(0)
+    full = Image.fromarray(rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))
+    patch = Image.fromarray(rng.integers(0, 256, (90, 130, 3), dtype=np.uint8))
+    whole = full.copy()
+    whole.paste(patch, (250, 170))
+    patched = PatchedPhoto(full, patch, (250, 170), {})
+    for box in [(0, 0, 420, 300), (240, 160, 260, 180), (0, 0, 10, 10), (300, 200, 420, 300), (379, 0, 420, 175)]:
+        assert np.array_equal(np.asarray(patched.crop(box)), np.asarray(whole.crop(box)))
+    for size in [(140, 100), (256, 183)]:
+        reference = np.asarray(whole.resize(size, reducing_gap=3.0), int)
+        difference = np.abs(np.asarray(patched.resize(size, 3.0), int) - reference)
+        assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+    save_atomic(patched, tmp_path / "patched.png")
+    save_atomic(whole, tmp_path / "whole.png")
+    assert (tmp_path / "patched.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
+    save_atomic(patched, tmp_path / "patched.jpg")
+    save_atomic(whole, tmp_path / "whole.jpg")
+    assert (tmp_path / "patched.jpg").read_bytes() == (tmp_path / "whole.jpg").read_bytes()

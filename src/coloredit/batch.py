@@ -22,6 +22,7 @@ from tqdm import tqdm
 from .colorways import color_slug, derived_prompt
 from .errors import ColorEditError
 from .images import check_output, load_mask, save_atomic
+from .photos import to_write
 from .validate import check_colors, check_inputs, json_object
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
@@ -165,7 +166,7 @@ def run_batch(pipe, jobs: list[Job], out: Path, config, rank: int | None = None,
             derived[job.image] = _derived(job.image, mask, job.mask_text)
         prompt = job.prompt or derived[job.image]
         result = pipe(prompt, mask, image=job.image, seed=job.seed, config=config, **colour)
-        save_atomic(result.image, out / job.name, force=True)
+        save_atomic(to_write(result.images, 0), out / job.name, force=True)
         records.append({"id": str(job.index), "output": job.name, "unet": result.unet, "seconds": result.seconds})
     return records
 

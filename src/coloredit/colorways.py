@@ -19,6 +19,7 @@ from .errors import ColorEditError
 from .exact import WORKING_PIXELS, base_color, object_box
 from .images import check_output, rgb_pixels, save_atomic
 from .light import SceneLight, scene_light
+from .photos import PatchedPhoto, to_write
 
 SHEET_HEIGHT = 256  # pixels of each picture on the sheet
 WRITERS = 1  # colorways being written while the next is made (each PNG is deflated on every core: `png.py`)
@@ -49,7 +50,7 @@ def file_name(index: int, color: str) -> str:
     return f"{index}-{color_slug(color)}.png"
 
 
-def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
+def achieved(image: Image.Image | PatchedPhoto, mask: np.ndarray, target: str, seen_in: SceneLight) -> dict:
     """What the edit reached: the object's base color read back from the edited picture, its lit color over
     the light the edit was seen in (`seen_in`, the source's), as hex, and its CIEDE2000 to the target."""
     reached = base_color(*_object_part(image, mask), scene_light=seen_in)
@@ -63,13 +64,14 @@ def achieved(image: Image.Image, mask: np.ndarray, target: str, seen_in: SceneLi
     }
 
 
-def thumbnail(picture: Image.Image) -> Image.Image:
+def thumbnail(picture: Image.Image | PatchedPhoto) -> Image.Image:
     """The picture at the contact sheet's height (a thumbnail is its own thumbnail)."""
-    width = max(1, round(picture.width * SHEET_HEIGHT / picture.height))
-    return picture.convert("RGB").resize((width, SHEET_HEIGHT), reducing_gap=3.0)
+    width = max(1, round(picture.size[0] * SHEET_HEIGHT / picture.size[1]))
+    picture = picture if picture.mode == "RGB" else picture.convert("RGB")
+    return picture.resize((width, SHEET_HEIGHT), reducing_gap=3.0)
 
 
-def _object_part(image: Image.Image, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _object_part(image: Image.Image | PatchedPhoto, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pixels and mask of the object's box, its corner on the grid `base_color` samples a large object on
     (`exact.at_working_size`): the same color read, from the box's pixels, not a copy of the whole photo."""
     step = max(1, int(np.ceil(np.sqrt(mask.sum() / WORKING_PIXELS))))
@@ -127,7 +129,7 @@ def write_colorways(
     bar = tqdm(total=len(colors), desc="colorways", unit="color", delay=PROGRESS_DELAY)
     with ThreadPoolExecutor(WRITERS) as writers, bar:
         for index, (path, color) in enumerate(zip(paths, colors, strict=False)):
-            image = images[index]  # made while the one before is written
+            image = to_write(images, index)  # made while the one before is written
             while len(in_flight) >= WRITERS:
                 in_flight.popleft().result()
             in_flight.append(writers.submit(save_atomic, image, path, force))

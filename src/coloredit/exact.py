@@ -223,21 +223,27 @@ def _highlight_bumps(shade: np.ndarray, mask: np.ndarray, main: np.ndarray, bump
     side = int(HIGHLIGHT_SPAN * np.sqrt(inside.sum())) | 1
     if side < 3:
         return np.zeros(len(shade), dtype=bool)
-    # single precision: the opening picks values, it computes none (a photo's object box holds millions)
-    plane, where = np.full(inside.shape, np.inf, dtype=np.float32), np.zeros(inside.shape, dtype=bool)
-    plane[inside], where[inside] = np.where(main, shade, np.inf), main
-    # a large box is opened on blocks of `step` x `step` pixels (their least shade), the span in blocks: an
+    # single precision: the opening picks values, it computes none (a photo's object box holds millions). A
+    # large box is opened on blocks of `step` x `step` pixels (their least shade), the span in blocks: an
     # opening this wide is as smooth as the blocks are small (a photo's object: a few pixels a block)
     step = int(np.ceil(np.sqrt(inside.size / WORKING_PIXELS)))
-    plane, where = blocks(plane, step, np.min, np.inf), blocks(where, step, np.any)
+    height, width = inside.shape
+    padded = (-(-height // step) * step, -(-width // step) * step)  # whole blocks, no padded copy
+    plane, where = np.full(padded, np.inf, dtype=np.float32), np.zeros(padded, dtype=bool)
+    plane[:height, :width][inside], where[:height, :width][inside] = np.where(main, shade, np.inf), main
+    plane, where = blocks(plane, step, np.min), blocks(where, step, np.any)
     span = -(-side // step) | 1
     eroded = ndimage.minimum_filter(plane, size=span, mode="nearest")
     del plane
     eroded[~where] = 0.0
-    opened = ndimage.maximum_filter(eroded, size=span, mode="nearest")
-    if step > 1:
-        opened = np.repeat(np.repeat(opened, step, axis=0), step, axis=1)[: inside.shape[0], : inside.shape[1]]
-    opened = opened[inside]
+    opened_blocks = ndimage.maximum_filter(eroded, size=span, mode="nearest")
+    opened = np.empty(len(shade), dtype=np.float32)  # each pixel its block's, a row of blocks at a time
+    done = 0
+    for row, values in enumerate(opened_blocks):
+        rows = inside[row * step : (row + 1) * step]
+        count = int(rows.sum())
+        opened[done : done + count] = np.broadcast_to(np.repeat(values, step)[:width], rows.shape)[rows]
+        done += count
     # never below the main color's median shade: near-black stripes can fit a dark main color's model, and
     # their zero shade would make every pixel beside them a bump
     return shade > bump * np.maximum(opened, np.median(shade[main]))
@@ -252,8 +258,7 @@ def _shade_and_fit(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel: the shade of `pixel = shade * direction` (by projection), how well the pixel fits that model,
     and whether it counts as the main color (all pixels where fewer than three fit). With `which`, `pixels`
-    are distinct colors and `which` says each pixel's (`distinct_colors`). Shade and fit in single precision:
-    a photo's object has millions of pixels, and 8-bit colors need no more digits."""
+    are distinct colors and `which` says each pixel's (`distinct_colors`). Single precision: 8-bit colors."""
     shade = np.clip(pixels @ direction / (direction @ direction), 0, None)
     fit = np.ones(len(pixels)) if achromatic else _fit_to_model(pixels, shade[:, None] * direction, lab)
     shade, fit = shade.astype(np.float32), fit.astype(np.float32)
@@ -351,10 +356,8 @@ def decompose(image: np.ndarray, mask: np.ndarray, hint_rgb: tuple[int, int, int
     lit = max(float(np.percentile(shade[body if body.sum() >= 3 else main], LIT_PERCENTILE)), 1e-6)
     # white above LIT_HEADROOM x the lit level: on an achromatic object all of it is highlight; on a chromatic
     # one, what the unmixing left in the bumps (on a dark object noise hides a highlight's chromaticity)
-    glare = np.clip(shade - np.float32(LIT_HEADROOM * lit), 0, None)  # in place below: a photo's object
-    if not achromatic:
-        glare *= bumps
-    specular += glare
+    glare = np.clip(shade - np.float32(LIT_HEADROOM * lit), 0, None) * (np.float32(1) if achromatic else bumps)
+    specular += glare  # in place: a photo's object has millions of pixels
     shade -= glare
     del glare
     if achromatic:  # a second color is far off in lightness, or in chroma

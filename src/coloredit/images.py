@@ -150,7 +150,8 @@ def paste_back(edited: Image.Image, original: Image.Image, weights: np.ndarray) 
 
 
 def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write an image through a temporary file and a rename, so no partial file is ever left."""
+    """Write an image through a temporary file and a rename, so no partial file is ever left. `image` may be a
+    `photos.PatchedPhoto`: a PNG is written from it a band at a time, any other format from it made whole."""
     path = Path(path)
     check_output(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +160,8 @@ def save_atomic(image: Image.Image, path: str | os.PathLike, force: bool = False
     try:
         with os.fdopen(fd, "wb") as handle:
             form = Image.registered_extensions().get(suffix.lower(), "PNG")
+            if hasattr(image, "whole") and not (form == "PNG" and png.writable(image)):
+                image = image.whole()
             if form == "JPEG" and image.mode == "RGBA":
                 image = image.convert("RGB")
             options = {"quality": 95} if form == "JPEG" else dict(PNG_OPTIONS) if form == "PNG" else {}

@@ -46,5 +46,7 @@ def blocks(plane: np.ndarray, step: int, reduce, pad: object = False) -> np.ndar
     if step == 1:
         return plane
     height, width = plane.shape
-    padded = np.pad(plane, ((0, -height % step), (0, -width % step)), constant_values=pad)
+    padded = plane
+    if height % step or width % step:
+        padded = np.pad(plane, ((0, -height % step), (0, -width % step)), constant_values=pad)
     return reduce(padded.reshape(len(padded) // step, step, padded.shape[1] // step, step), axis=(1, 3))

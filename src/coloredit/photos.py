@@ -198,6 +198,53 @@ def restore(edited: Image.Image, how: Restore, at: tuple[int, int] = (0, 0)) -> 
 Patch = tuple[tuple[int, int], np.ndarray]  # ((x, y) in the picture, the RGB pixels there)
 
 
+class PatchedPhoto:
+    """A photo with an edit's patch in it, not made whole: the PNG writer reads it a band of rows at a time
+    (`crop`), a colorway's color is read from its object's box and its thumbnail made from the photo's
+    (`resize`), so an edit of a 12 MP photo is written with no second photo in memory. `whole` makes it whole,
+    for any other use."""
+
+    def __init__(self, full: Image.Image, patch: Image.Image, at: tuple[int, int], info: dict):
+        self.full, self.patch, self.at, self.info = full, patch, at, info
+        self.size, self.mode = full.size, full.mode
+
+    def getbands(self) -> tuple[str, ...]:
+        return self.full.getbands()
+
+    def crop(self, box: tuple[int, int, int, int]) -> Image.Image:
+        """The pixels of `box` (left, top, right, bottom), as `whole().crop(box)`."""
+        out = self.full.crop(box)
+        left, top = self.at
+        x0, y0 = max(box[0], left), max(box[1], top)
+        x1, y1 = min(box[2], left + self.patch.width), min(box[3], top + self.patch.height)
+        if x0 < x1 and y0 < y1:
+            out.paste(self.patch.crop((x0 - left, y0 - top, x1 - left, y1 - top)), (x0 - box[0], y0 - box[1]))
+        return out
+
+    def whole(self) -> Image.Image:
+        whole = self.crop((0, 0, *self.size))
+        whole.info.update(self.info)
+        return whole
+
+    def resize(self, size: tuple[int, int], reducing_gap: float | None = None) -> Image.Image:
+        """As PIL's `resize` of the whole (bicubic), for a smaller size: the photo resized, then the part of
+        it the patch reaches (and the filter's reach around it) resized again from the patched pixels."""
+        scale_x, scale_y = self.size[0] / size[0], self.size[1] / size[1]
+        left, top = self.at
+        u0, v0 = max(int(left / scale_x) - 2, 0), max(int(top / scale_y) - 2, 0)
+        u1 = min(int(np.ceil((left + self.patch.width) / scale_x)) + 2, size[0])
+        v1 = min(int(np.ceil((top + self.patch.height) / scale_y)) + 2, size[1])
+        reach = 3 * max(scale_x, scale_y, 1.0)  # bicubic reads 2 output pixels either side
+        x0, y0 = max(int(u0 * scale_x - reach), 0), max(int(v0 * scale_y - reach), 0)
+        x1 = min(int(np.ceil(u1 * scale_x + reach)), self.size[0])
+        y1 = min(int(np.ceil(v1 * scale_y + reach)), self.size[1])
+        region = (u0 * scale_x - x0, v0 * scale_y - y0, u1 * scale_x - x0, v1 * scale_y - y0)
+        out = self.full.resize(size, reducing_gap=reducing_gap)
+        part = self.crop((x0, y0, x1, y1)).resize((u1 - u0, v1 - v0), box=region, reducing_gap=reducing_gap)
+        out.paste(part, (u0, v0))
+        return out
+
+
 class EditPatches(Sequence):
     """An edit's images, each made when it is read: its patch, the part of the picture it changes, then the
     whole picture: a photo's dozen colorways are made and written one at a time, never a dozen photos (nor a
@@ -211,6 +258,16 @@ class EditPatches(Sequence):
 
     def __len__(self) -> int:
         return len(self.patches)
+
+    def patched(self, index: int) -> Image.Image | PatchedPhoto:
+        """Image `index` to be written: a `PatchedPhoto` where the photo needs nothing put back (no alpha, no
+        color profile to convert into), else whole."""
+        how = self.how
+        if how is None or how.alpha is not None or how.encoded is not None:
+            return self[index]
+        at, pixels = self.patches[index]()
+        info = {**how.full.info, **({"icc_profile": how.profile} if how.profile else {})}  # as `restore` has it
+        return PatchedPhoto(how.full, Image.fromarray(pixels), (how.box[0] + at[0], how.box[1] + at[1]), info)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -248,3 +305,8 @@ def restore_mask(mask: np.ndarray, how: Restore) -> np.ndarray:
     left, top, right, bottom = how.box
     full[top:bottom, left:right] = mask
     return full
+
+
+def to_write(images: Sequence[Image.Image], index: int) -> Image.Image | PatchedPhoto:
+    """An edit's image `index` as it is best written: `EditPatches.patched` where the edit is a photo's patches."""
+    return images.patched(index) if isinstance(images, EditPatches) else images[index]

@@ -22,7 +22,7 @@ def run_edit(args: argparse.Namespace) -> int:
     check_output(output, args.force)
 
     # Check every input before the (slow) model load.
-    from ..photos import open_photo, read_photo
+    from ..photos import open_photo, read_photo, to_write
     from ..validate import check_inputs
 
     photo = read_photo(args.image, "image")  # read once: checked here, edited below
@@ -60,7 +60,7 @@ def run_edit(args: argparse.Namespace) -> int:
         for mask, ref, prompt in zip(masks, references, prompts, strict=True)
     ]
     results = pipe.edit_objects(prompts[0], edits, image=photo, seed=args.seed, config=config)
-    save_atomic(results[-1].image, output, force=args.force)
+    save_atomic(to_write(results[-1].images, 0), output, force=args.force)
 
     print_result(args, output, config, results, load_seconds, found, reference_found)
     return 0
