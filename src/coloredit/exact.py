@@ -14,8 +14,7 @@ a reference image's object is measured the same way; so a reference object and a
 for the same edit.
 
 Where the source is too dark for its shading to be read (a black object: 8-bit quantization and noise leave
-`shade` unknown), the shading is taken from the diffusion model's re-rendering instead: that is where the
-model earns its place.
+`shade` unknown), the diffusion model's re-rendering gives the shading: that is where the model earns its place.
 """
 
 from __future__ import annotations
@@ -41,9 +40,10 @@ from .morphology import blocks
 LUMA = np.array([0.2126, 0.7152, 0.0722])  # linear-RGB luminance (Rec. 709)
 LIT_PERCENTILE = 90.0  # the shade that counts as "fully lit"
 FIT_LAB = (8.0, 16.0)  # CIELAB distance from the main-color model: fits fully below, is a second color above
-# ... unless the pixel keeps the model's hue: within SAME_HUE[0] degrees it fits, past SAME_HUE[1] not, if both
-# are chromatic (CIELAB chroma above SAME_HUE_CHROMA) and their chromas differ by less than SAME_CHROMA_RATIO
-SAME_HUE, SAME_HUE_CHROMA, SAME_CHROMA_RATIO = (15.0, 30.0), 15.0, 1.5
+# ... unless it keeps the model's hue (within SAME_HUE[0] degrees it fits, past [1] not), both chromatic (chroma
+# over SAME_HUE_CHROMA), its chroma at most SAME_CHROMA_RATIO[0] x less (a white gloss desaturates: highlight,
+# not body) and [1] x more (the same pigment, denser: a tabby's orange patches are not a second color)
+SAME_HUE, SAME_HUE_CHROMA, SAME_CHROMA_RATIO = (15.0, 30.0), 15.0, (1.5, 3.0)
 # a highlight bump: brighter than HIGHLIGHT_BUMP (achromatic object, chromatic object) x the shading that a
 # grey-level opening HIGHLIGHT_SPAN of the object's size (square root of its area) wide leaves
 HIGHLIGHT_SPAN, HIGHLIGHT_BUMP = 0.5, (1.6, 3.0)
@@ -143,9 +143,9 @@ def _fit_to_model(pixels: np.ndarray, model: np.ndarray, lab: np.ndarray | None 
     distance = np.linalg.norm(lab - lab_model, axis=1)
     fit = np.clip((FIT_LAB[1] - distance) / (FIT_LAB[1] - FIT_LAB[0]), 0.0, 1.0)
     chroma, chroma_model = np.hypot(lab[:, 1], lab[:, 2]), np.hypot(lab_model[:, 1], lab_model[:, 2])
-    alike = (np.minimum(chroma, chroma_model) > SAME_HUE_CHROMA) & (
-        np.abs(np.log(np.maximum(chroma, 1e-6) / np.maximum(chroma_model, 1e-6))) < np.log(SAME_CHROMA_RATIO)
-    )
+    ratio = np.log(np.maximum(chroma, 1e-6) / np.maximum(chroma_model, 1e-6))
+    less, more = np.log(SAME_CHROMA_RATIO)
+    alike = (np.minimum(chroma, chroma_model) > SAME_HUE_CHROMA) & (-less < ratio) & (ratio < more)
     hue = hue_distance(
         np.degrees(np.arctan2(lab[:, 2], lab[:, 1])), np.degrees(np.arctan2(lab_model[:, 2], lab_model[:, 1]))
     )
